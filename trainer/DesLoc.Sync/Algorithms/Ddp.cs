@@ -1,0 +1,14 @@
+using DesLoc.Sync.Accounting;
+using DesLoc.Transport.Collectives;
+
+namespace DesLoc.Sync.Algorithms;
+
+/// <summary>
+/// The baseline: all-reduce the gradients after every backward pass, before clipping and the optimizer step,
+/// so every replica applies the same update and stays identical. One model-size exchange per step.
+/// </summary>
+public sealed class Ddp(ICollective collective, int parameterCount) : SyncStrategy(collective, parameterCount)
+{
+    public override ValueTask AfterBackwardAsync(long step, IReplicaState replica, CancellationToken cancellationToken) =>
+        AverageAsync(StateKind.Grads, replica, cancellationToken);
+}

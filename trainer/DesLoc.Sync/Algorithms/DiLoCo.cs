@@ -1,0 +1,26 @@
+using DesLoc.Sync.Accounting;
+using DesLoc.Sync.Math;
+using DesLoc.Transport.Collectives;
+
+namespace DesLoc.Sync.Algorithms;
+
+/// <summary>
+/// DiLoCo (H): local AdamW; every H steps the pseudo-gradient (anchor − params) is averaged and an outer
+/// Nesterov SGD step (lr 0.7, momentum 0.9 by default) moves the anchor, which every replica then adopts.
+/// The inner AdamW moments stay local: neither reset nor averaged. 1/H model sizes per step.
+/// </summary>
+public sealed class DiLoCo(ICollective collective, int parameterCount, DiLoCoSettings settings)
+    : SyncStrategy(collective, parameterCount)
+{
+    private readonly OuterNesterov _outer = new(parameterCount, settings.OuterLr, settings.OuterMomentum);
+
+    public override void Initialize(IReplicaState replica) => replica.CopyTo(StateKind.Params, _outer.Anchor);
+
+    protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
+    {
+        if (IsMultiple(step, settings.Period))
+        {
+            await OuterStepAsync(_outer, replica, cancellationToken);
+        }
+    }
+}

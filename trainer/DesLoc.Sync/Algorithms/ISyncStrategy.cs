@@ -1,0 +1,38 @@
+using DesLoc.Sync.Accounting;
+
+namespace DesLoc.Sync.Algorithms;
+
+/// <summary>
+/// Decides, step by step, what one replica exchanges. The training loop drives it:
+/// <code>
+/// plan = Plan(t)
+/// if plan.TakesGradientStep: forward, backward; await AfterBackwardAsync(t); optimizer step at lr·plan.LearningRateScale
+/// else:                      PseudoSync(t, lr)
+/// await AfterStepAsync(t)
+/// </code>
+/// Steps count from 1. Periodic syncs happen after the optimizer step of every step that is a multiple of the
+/// period (the convention of the unofficial DES-LOC ports; the zij notes average just before the update, which
+/// is the same up to a one-step shift). Syncing after the step means replicas hold identical state right after
+/// each sync, so Local Adam with K = 1 keeps replicas identical and a sync step is a consistent checkpoint.
+/// </summary>
+public interface ISyncStrategy
+{
+    CommunicationLedger Ledger { get; }
+
+    /// <summary>Called once before step 1 with the replica's initial state.</summary>
+    void Initialize(IReplicaState replica);
+
+    StepPlan Plan(long step);
+
+    ValueTask AfterBackwardAsync(long step, IReplicaState replica, CancellationToken cancellationToken);
+
+    void PseudoSync(long step, double learningRate, IReplicaState replica);
+
+    ValueTask AfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken);
+}
+
+/// <summary>What a replica does at one step.</summary>
+public readonly record struct StepPlan(bool TakesGradientStep, double LearningRateScale)
+{
+    public static StepPlan Gradient { get; } = new(true, 1.0);
+}

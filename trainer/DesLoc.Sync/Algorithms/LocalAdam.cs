@@ -1,0 +1,40 @@
+using DesLoc.Sync.Accounting;
+using DesLoc.Transport.Collectives;
+
+namespace DesLoc.Sync.Algorithms;
+
+/// <summary>
+/// Local Adam (K): local AdamW; every K steps parameters and both moments are averaged in one fused
+/// all-reduce of 3·P values. 3/K model sizes per step. DES-LOC with Kx = Ku = Kv = K must match it exactly
+/// (a test checks this: the two reach the same state by different code paths).
+/// </summary>
+public sealed class LocalAdam : SyncStrategy
+{
+    private readonly int _period;
+    private readonly float[] _fused;
+
+    public LocalAdam(ICollective collective, int parameterCount, LocalAdamSettings settings)
+        : base(collective, parameterCount)
+    {
+        _period = settings.Period;
+        _fused = new float[3 * parameterCount];
+    }
+
+    protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
+    {
+        if (!IsMultiple(step, _period))
+        {
+            return;
+        }
+
+        int p = ParameterCount;
+        replica.CopyTo(StateKind.Params, _fused.AsSpan(0, p));
+        replica.CopyTo(StateKind.M1, _fused.AsSpan(p, p));
+        replica.CopyTo(StateKind.M2, _fused.AsSpan(2 * p, p));
+        long wire = await Collective.AllReduceMeanAsync(_fused, cancellationToken);
+        replica.CopyFrom(StateKind.Params, _fused.AsSpan(0, p));
+        replica.CopyFrom(StateKind.M1, _fused.AsSpan(p, p));
+        replica.CopyFrom(StateKind.M2, _fused.AsSpan(2 * p, p));
+        Ledger.RecordFused([(StateKind.Params, PayloadBytes), (StateKind.M1, PayloadBytes), (StateKind.M2, PayloadBytes)], wire);
+    }
+}

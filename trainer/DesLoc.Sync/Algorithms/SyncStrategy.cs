@@ -1,0 +1,68 @@
+using DesLoc.Sync.Accounting;
+using DesLoc.Sync.Math;
+using DesLoc.Transport.Collectives;
+
+namespace DesLoc.Sync.Algorithms;
+
+/// <summary>Shared plumbing: the collective, the ledger, a scratch buffer and the no-op defaults.</summary>
+public abstract class SyncStrategy : ISyncStrategy
+{
+    protected SyncStrategy(ICollective collective, int parameterCount)
+    {
+        Collective = collective;
+        ParameterCount = parameterCount;
+        Ledger = new CommunicationLedger(parameterCount, collective.WorldSize, collective.Rank);
+        Scratch = new float[parameterCount];
+    }
+
+    public CommunicationLedger Ledger { get; }
+
+    protected ICollective Collective { get; }
+
+    protected int ParameterCount { get; }
+
+    protected float[] Scratch { get; }
+
+    protected long PayloadBytes => (long)ParameterCount * sizeof(float);
+
+    public virtual void Initialize(IReplicaState replica)
+    {
+    }
+
+    public virtual StepPlan Plan(long step) => StepPlan.Gradient;
+
+    public virtual ValueTask AfterBackwardAsync(long step, IReplicaState replica, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public virtual void PseudoSync(long step, double learningRate, IReplicaState replica) =>
+        throw new InvalidOperationException($"{GetType().Name} never plans a pseudo-sync step.");
+
+    public async ValueTask AfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
+    {
+        Ledger.CountStep();
+        await SyncAfterStepAsync(step, replica, cancellationToken);
+    }
+
+    protected virtual ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>Replaces one state vector by its mean over the group (snapshot, exchange, apply).</summary>
+    protected async ValueTask AverageAsync(StateKind kind, IReplicaState replica, CancellationToken cancellationToken)
+    {
+        replica.CopyTo(kind, Scratch);
+        long wire = await Collective.AllReduceMeanAsync(Scratch, cancellationToken);
+        replica.CopyFrom(kind, Scratch);
+        Ledger.Record(kind, PayloadBytes, wire);
+    }
+
+    /// <summary>DiLoCo's outer round: average the pseudo-gradient, step the anchor, adopt it (shared with PALSGD).</summary>
+    protected async ValueTask OuterStepAsync(OuterNesterov outer, IReplicaState replica, CancellationToken cancellationToken)
+    {
+        replica.CopyTo(StateKind.Params, Scratch);
+        outer.PseudoGradient(Scratch, Scratch);
+        long wire = await Collective.AllReduceMeanAsync(Scratch, cancellationToken);
+        Ledger.Record(StateKind.PseudoGrad, PayloadBytes, wire);
+        outer.Step(Scratch);
+        replica.CopyFrom(StateKind.Params, outer.Anchor);
+    }
+
+    protected static bool IsMultiple(long step, int period) => step % period == 0;
+}

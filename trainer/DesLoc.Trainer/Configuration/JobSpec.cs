@@ -1,0 +1,83 @@
+using DesLoc.Sync.Algorithms;
+
+namespace DesLoc.Trainer.Configuration;
+
+/// <summary>
+/// The trainer's view of a LowCommJob spec (the JSON the operator writes to <c>DESLOC_CONFIG</c>; command-line
+/// flags use the same field paths, e.g. <c>--algorithm.desloc.kx 32</c>). Defaults give a tiny CPU job.
+/// </summary>
+public sealed record JobSpec
+{
+    public int Replicas { get; init; } = 4;
+
+    public ModelSpec Model { get; init; } = new();
+
+    public DataSpec Data { get; init; } = new();
+
+    public TrainingSpec Training { get; init; } = new();
+
+    public AlgorithmSpec Algorithm { get; init; } = new();
+}
+
+/// <summary>A GPT-style decoder. <see cref="Vocab"/> defaults to the data's vocabulary.</summary>
+public sealed record ModelSpec
+{
+    public string Type { get; init; } = "gpt";
+
+    public int Layers { get; init; } = 2;
+
+    public int Dim { get; init; } = 64;
+
+    public int Heads { get; init; } = 4;
+
+    public int Context { get; init; } = 64;
+
+    public int? Vocab { get; init; }
+}
+
+/// <summary>Either a text file read as bytes (<see cref="Path"/>) or a synthetic Markov source.</summary>
+public sealed record DataSpec
+{
+    public string? Path { get; init; }
+
+    public SyntheticSpec? Synthetic { get; init; }
+}
+
+/// <summary>A seeded order-k Markov chain over <see cref="Vocab"/> tokens; its entropy rate is the best loss possible.</summary>
+public sealed record SyntheticSpec
+{
+    public int Vocab { get; init; } = 16;
+
+    public int Order { get; init; } = 2;
+
+    public int Seed { get; init; } = 7;
+
+    /// <summary>Scale of the random transition logits: higher means a more predictable chain.</summary>
+    public double Sharpness { get; init; } = 2.5;
+}
+
+public sealed record TrainingSpec
+{
+    public int Steps { get; init; } = 400;
+
+    public int BatchSize { get; init; } = 16;
+
+    public double LearningRate { get; init; } = 3e-3;
+
+    public int WarmupSteps { get; init; } = 20;
+
+    public double MinLearningRateRatio { get; init; } = 0.1;
+
+    public double GradClip { get; init; } = 1.0;
+
+    public double WeightDecay { get; init; } = 0.01;
+
+    public double Beta1 { get; init; } = 0.9;
+
+    public double Beta2 { get; init; } = 0.999;
+
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Held-out batches per replica for the evaluation loss at the end of training.</summary>
+    public int EvalBatches { get; init; } = 8;
+}

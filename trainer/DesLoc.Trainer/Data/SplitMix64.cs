@@ -1,0 +1,25 @@
+using DesLoc.Sync.Math;
+
+namespace DesLoc.Trainer.Data;
+
+/// <summary>A small, fast, seedable generator for sampling one sequence; seeded from <see cref="CounterRandom"/>.</summary>
+internal struct SplitMix64(ulong seed)
+{
+    private ulong _state = seed;
+
+    public static SplitMix64 For(ulong seed, ulong stream, ulong counter) => new(CounterRandom.Hash(seed, stream, counter));
+
+    public ulong Next()
+    {
+        ulong z = _state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Uniform in [0, 1).</summary>
+    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Uniform integer in [0, bound).</summary>
+    public long NextLong(long bound) => (long)(NextDouble() * bound);
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using DesLoc.Sync.Accounting;
+using DesLoc.Trainer.Configuration;
+using DesLoc.Trainer.Training;
+
+namespace DesLoc.Trainer;
+
+/// <summary>
+/// <c>desloc-trainer [--config spec.json] [--field.path value ...]</c>: trains the job's replicas in this
+/// process and prints progress. Flags are the job spec's field paths (<c>--replicas 4 --algorithm.type DESLOC
+/// --algorithm.desloc.kx 32 --training.steps 400</c>).
+/// </summary>
+internal static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+
+        JobSpec spec;
+        try
+        {
+            spec = ParseArguments(args);
+            IReadOnlyList<string> errors = JobSpecValidation.Validate(spec);
+            if (errors.Count > 0)
+            {
+                throw new ConfigurationException(string.Join(Environment.NewLine, errors));
+            }
+        }
+        catch (ConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync($"Invalid job spec, nothing was trained:{Environment.NewLine}{e.Message}");
+            return 2;
+        }
+
+        // One intra-op thread per replica: with several replicas on few cores, more threads collapse throughput.
+        TorchSharp.torch.set_num_threads(1);
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+
+        using var job = new InProcessJob(spec);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Training {spec.Replicas} replicas of a {job.Replicas[0].ParameterCount:N0}-parameter GPT with {spec.Algorithm.Type} for {spec.Training.Steps} steps on {TorchDevice()}."));
+        using var progress = new ProgressPrinter(job, spec);
+        try
+        {
+            JobResult result = await job.RunAsync(stop.Token);
+            await progress.StopAsync();
+            PrintSummary(result);
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            await progress.StopAsync();
+            Console.WriteLine("Stopped.");
+            return 130;
+        }
+    }
+
+    private const string Usage = """
+        desloc-trainer: train a LowCommJob's replicas in this process.
+
+        usage: desloc-trainer [--config spec.json] [--field.path value ...]
+
+        Every flag is a field path of the job spec, for example:
+          --replicas 4 --training.steps 400 --training.batchSize 16
+          --algorithm.type DDP|LocalAdam|DESLOC|DiLoCo|PALSGD|DCTMomentum
+          --algorithm.desloc.kx 32 [--algorithm.desloc.ku 96 --algorithm.desloc.kv 192]
+          --algorithm.diloco.period 32 --algorithm.palsgd.probability 0.2 --algorithm.dct.topK 4
+          --model.layers 2 --model.dim 64 --model.heads 4 --model.context 64
+          --data.path book.txt   (or the default synthetic Markov source: --data.synthetic.vocab 16)
+        """;
+
+    internal static JobSpec ParseArguments(IReadOnlyList<string> args)
+    {
+        string? json = null;
+        var overrides = new List<KeyValuePair<string, string>>();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new ConfigurationException($"Unexpected argument '{arg}': flags look like --training.steps 200.");
+            }
+
+            string name = arg[2..];
+            string? value = null;
+            int equals = name.IndexOf('=', StringComparison.Ordinal);
+            if (equals >= 0)
+            {
+                value = name[(equals + 1)..];
+                name = name[..equals];
+            }
+            else if (i + 1 < args.Count)
+            {
+                value = args[++i];
+            }
+
+            if (value is null)
+            {
+                throw new ConfigurationException($"--{name} needs a value.");
+            }
+
+            if (name == "config")
+            {
+                json = File.Exists(value) ? File.ReadAllText(value) : throw new ConfigurationException($"--config: no file at '{value}'.");
+            }
+            else
+            {
+                overrides.Add(new(name, value));
+            }
+        }
+
+        return JobSpecLoader.Load(json, overrides);
+    }
+
+    private static string TorchDevice() => Devices.Preferred().type.ToString().ToLowerInvariant();
+
+    private static void PrintSummary(JobResult result)
+    {
+        LedgerSnapshot ledger = result.Ledgers[0];
+        var text = CultureInfo.InvariantCulture;
+        Console.WriteLine();
+        Console.WriteLine(string.Create(text, $"Finished {result.Spec.Training.Steps} steps in {result.WallTime.TotalSeconds:0.0} s ({result.StepsPerSecond:0.00} steps/s, {result.TokensPerStep * result.StepsPerSecond:N0} tokens/s)."));
+        string floor = result.EntropyFloor is { } f ? string.Create(text, $" (best possible {f:0.000}, gap {result.MeanEvalLoss - f:0.000})") : "";
+        Console.WriteLine(string.Create(text, $"Held-out loss: {result.MeanEvalLoss:0.000}{floor}"));
+        Console.WriteLine($"Bytes sent per replica: {ByteFormat.Bytes(ledger.TotalWireBytes)}; DDP would have sent {ByteFormat.Bytes(ledger.DdpEquivalentWireBytes)}: {ByteFormat.Factor(ledger.ReductionVsDdp)} less.");
+        foreach ((StateKind kind, long bytes) in ledger.WireBytes.Where(kv => kv.Value > 0))
+        {
+            Console.WriteLine($"  {kind.Label(),-10} {ByteFormat.Bytes(bytes)}");
+        }
+    }
+}

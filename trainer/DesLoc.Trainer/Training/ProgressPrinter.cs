@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using System.Globalization;
+using DesLoc.Sync.Accounting;
+using DesLoc.Trainer.Configuration;
+
+namespace DesLoc.Trainer.Training;
+
+/// <summary>Prints one line about once a second while a job runs: step, loss, speed, bytes and reduction vs DDP.</summary>
+internal sealed class ProgressPrinter : IDisposable
+{
+    private readonly InProcessJob _job;
+    private readonly JobSpec _spec;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    public ProgressPrinter(InProcessJob job, JobSpec spec)
+    {
+        _job = job;
+        _spec = spec;
+        _loop = Task.Run(LoopAsync);
+    }
+
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop;
+    }
+
+    public void Dispose() => _stop.Dispose();
+
+    private async Task LoopAsync()
+    {
+        var clock = Stopwatch.StartNew();
+        long lastPrinted = -1;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                long step = _job.Replicas.Min(r => r.Step);
+                if (step != lastPrinted && step > 0)
+                {
+                    Console.WriteLine(Line(step, clock.Elapsed));
+                    lastPrinted = step;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private string Line(long step, TimeSpan elapsed)
+    {
+        double loss = _job.Replicas.Select(r => r.RecentLoss).Where(l => !double.IsNaN(l)).DefaultIfEmpty(double.NaN).Average();
+        CommunicationLedger ledger = _job.Replicas[0].Ledger;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"step {step,6}/{_spec.Training.Steps} | loss {loss,7:0.0000} | {step / elapsed.TotalSeconds,6:0.00} steps/s | " +
+            $"sent {ByteFormat.Bytes(ledger.TotalWireBytes),10}/replica | DDP {ByteFormat.Bytes(ledger.DdpEquivalentWireBytes),10} | {ByteFormat.Factor(ledger.ReductionVsDdp)} less");
+    }
+}

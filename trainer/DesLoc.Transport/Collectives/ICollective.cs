@@ -1,0 +1,27 @@
+namespace DesLoc.Transport.Collectives;
+
+/// <summary>
+/// The collective operations one replica takes part in. Every replica of the group must call the same
+/// operations in the same order with buffers of the same length; a call completes when every member has made it.
+/// Each call returns the bytes this replica put on the wire for it, so byte accounting reflects what was sent.
+/// </summary>
+public interface ICollective
+{
+    /// <summary>This replica's rank, 0..WorldSize-1.</summary>
+    int Rank { get; }
+
+    /// <summary>Number of replicas in the group.</summary>
+    int WorldSize { get; }
+
+    /// <summary>Replaces <paramref name="buffer"/> on every replica with the element-wise mean over the group.</summary>
+    ValueTask<long> AllReduceMeanAsync(Memory<float> buffer, CancellationToken cancellationToken);
+
+    /// <summary>Gives every replica every replica's payload, indexed by rank (payloads may differ in length).</summary>
+    ValueTask<GatherResult> AllGatherAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
+
+    /// <summary>Copies <paramref name="root"/>'s buffer into <paramref name="buffer"/> on every replica.</summary>
+    ValueTask<long> BroadcastAsync(Memory<float> buffer, int root, CancellationToken cancellationToken);
+}
+
+/// <summary>Every replica's payload by rank, and the bytes this replica sent to gather them.</summary>
+public sealed record GatherResult(IReadOnlyList<ReadOnlyMemory<byte>> Payloads, long BytesSent);
