@@ -17,7 +17,7 @@ internal sealed class InProcessJob : IDisposable
     private readonly InMemoryCollectiveGroup _group;
     private readonly ReplicaTrainer[] _replicas;
 
-    public InProcessJob(JobSpec spec, Device? device = null)
+    public InProcessJob(JobSpec spec, Device? device = null, StrategyFactory? strategyFactory = null)
     {
         IReadOnlyList<string> errors = JobSpecValidation.Validate(spec);
         if (errors.Count > 0)
@@ -34,7 +34,7 @@ internal sealed class InProcessJob : IDisposable
         {
             // The same seed before each model: every replica starts from the same parameters, as DiLoCo requires.
             random.manual_seed(spec.Training.Seed);
-            _replicas[rank] = new ReplicaTrainer(spec, Data, _group[rank], target);
+            _replicas[rank] = new ReplicaTrainer(spec, Data, _group[rank], target, strategyFactory);
         }
     }
 
@@ -83,7 +83,7 @@ internal sealed class InProcessJob : IDisposable
 }
 
 /// <summary>What a finished job measured.</summary>
-internal sealed record JobResult(
+public sealed record JobResult(
     JobSpec Spec,
     int ParameterCount,
     IReadOnlyList<double> EvalLosses,

@@ -12,6 +12,9 @@ using static TorchSharp.torch;
 
 namespace DesLoc.Trainer.Training;
 
+/// <summary>Builds a replica's strategy in place of the spec's (tests use it to plug in an oracle).</summary>
+internal delegate ISyncStrategy StrategyFactory(ICollective collective, int parameterCount);
+
 /// <summary>
 /// One replica: its model, AdamW, sync strategy and data stream. Each step's tensor work runs synchronously in
 /// its own dispose scope; the strategy's exchanges are awaited between scopes, never inside one.
@@ -35,7 +38,7 @@ internal sealed class ReplicaTrainer : IDisposable
     private double _recentLoss = double.NaN;
 
     /// <summary>Builds the replica; the caller seeds torch's generator first so every replica starts from the same model.</summary>
-    public ReplicaTrainer(JobSpec spec, ITokenSource data, ICollective collective, Device device)
+    public ReplicaTrainer(JobSpec spec, ITokenSource data, ICollective collective, Device device, StrategyFactory? strategyFactory = null)
     {
         _spec = spec;
         _data = data;
@@ -46,7 +49,8 @@ internal sealed class ReplicaTrainer : IDisposable
         TrainingSpec training = spec.Training;
         _optimizer = new SyncableAdamW(_model.parameters(), new AdamWSettings(training.Beta1, training.Beta2, 1e-8, training.WeightDecay));
         _replica = new TorchReplica(_optimizer);
-        _strategy = SyncStrategies.Create(spec.Algorithm, collective, _replica.ParameterCount, (ulong)training.Seed);
+        _strategy = strategyFactory?.Invoke(collective, _replica.ParameterCount)
+            ?? SyncStrategies.Create(spec.Algorithm, collective, _replica.ParameterCount, (ulong)training.Seed);
         _schedule = new LearningRateSchedule(training.LearningRate, training.WarmupSteps, training.Steps, training.MinLearningRateRatio);
         _inputs = new long[training.BatchSize * spec.Model.Context];
         _targets = new long[_inputs.Length];

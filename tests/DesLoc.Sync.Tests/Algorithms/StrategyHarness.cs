@@ -1,0 +1,57 @@
+using DesLoc.Sync.Accounting;
+using DesLoc.Sync.Algorithms;
+using DesLoc.Transport.Collectives;
+
+namespace DesLoc.Sync.Tests.Algorithms;
+
+/// <summary>
+/// Drives W strategies over array replicas exactly as the trainer's loop does, with a fake "optimizer"
+/// (params -= 0.01·grad, moments from the gradient) and per-rank pseudo-random gradients.
+/// </summary>
+internal static class StrategyHarness
+{
+    public static async Task<(ISyncStrategy[] Strategies, ArrayReplica[] Replicas)> RunAsync(
+        AlgorithmSpec spec, int world, int parameterCount, int steps, ulong seed = 1)
+    {
+        var group = new InMemoryCollectiveGroup(world);
+        var replicas = Enumerable.Range(0, world).Select(_ => new ArrayReplica(parameterCount)).ToArray();
+        var strategies = Enumerable.Range(0, world).Select(r => SyncStrategies.Create(spec, group[r], parameterCount, seed)).ToArray();
+
+        async Task RunReplica(int rank)
+        {
+            var random = new Random(rank + 1);
+            ArrayReplica replica = replicas[rank];
+            ISyncStrategy strategy = strategies[rank];
+            strategy.Initialize(replica);
+            for (long step = 1; step <= steps; step++)
+            {
+                StepPlan plan = strategy.Plan(step);
+                if (plan.TakesGradientStep)
+                {
+                    float[] grads = replica[StateKind.Grads];
+                    for (int i = 0; i < grads.Length; i++)
+                    {
+                        grads[i] = (float)(random.NextDouble() - 0.5);
+                    }
+
+                    await strategy.AfterBackwardAsync(step, replica, default);
+                    for (int i = 0; i < grads.Length; i++)
+                    {
+                        replica[StateKind.Params][i] -= 0.01f * (float)plan.LearningRateScale * grads[i];
+                        replica[StateKind.M1][i] = 0.9f * replica[StateKind.M1][i] + 0.1f * grads[i];
+                        replica[StateKind.M2][i] = 0.99f * replica[StateKind.M2][i] + 0.01f * grads[i] * grads[i];
+                    }
+                }
+                else
+                {
+                    strategy.PseudoSync(step, 0.01, replica);
+                }
+
+                await strategy.AfterStepAsync(step, replica, default);
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, world).Select(r => Task.Run(() => RunReplica(r)))).WaitAsync(TimeSpan.FromSeconds(60));
+        return (strategies, replicas);
+    }
+}
