@@ -1,6 +1,7 @@
 using System.Globalization;
 using DesLoc.Sync.Accounting;
 using DesLoc.Trainer.Configuration;
+using DesLoc.Trainer.Distributed;
 using DesLoc.Trainer.Training;
 
 namespace DesLoc.Trainer;
@@ -18,6 +19,11 @@ internal static class Program
         {
             Console.WriteLine(Usage);
             return 0;
+        }
+
+        if (ReplicaEnvironment.IsPresent(Environment.GetEnvironmentVariable))
+        {
+            return await RunReplicaAsync(args);
         }
 
         JobSpec spec;
@@ -64,6 +70,38 @@ internal static class Program
         }
     }
 
+    /// <summary>One replica of a job, configured by the operator's environment (DESLOC_*); flags still override spec fields.</summary>
+    private static async Task<int> RunReplicaAsync(string[] args)
+    {
+        ReplicaEnvironment environment;
+        JobSpec spec;
+        try
+        {
+            environment = ReplicaEnvironment.Read(Environment.GetEnvironmentVariable);
+            string json = File.Exists(environment.ConfigPath)
+                ? await File.ReadAllTextAsync(environment.ConfigPath)
+                : throw new ConfigurationException($"{ReplicaEnvironment.ConfigVariable}: no file at '{environment.ConfigPath}'.");
+            spec = JobSpecLoader.Load(json, ParseOverrides(args));
+            List<string> errors = [.. JobSpecValidation.Validate(spec)];
+            if (spec.Replicas != environment.WorldSize)
+            {
+                errors.Add($"replicas ({spec.Replicas}) must equal {ReplicaEnvironment.WorldSizeVariable} ({environment.WorldSize}).");
+            }
+
+            if (errors.Count > 0)
+            {
+                throw new ConfigurationException(string.Join(Environment.NewLine, errors));
+            }
+        }
+        catch (ConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync($"Invalid replica configuration, nothing was trained:{Environment.NewLine}{e.Message}");
+            return 2;
+        }
+
+        return await ReplicaProcess.RunAsync(environment, spec);
+    }
+
     private const string Usage = """
         desloc-trainer: train a LowCommJob's replicas in this process.
 
@@ -79,6 +117,18 @@ internal static class Program
         """;
 
     internal static JobSpec ParseArguments(IReadOnlyList<string> args)
+    {
+        (string? json, List<KeyValuePair<string, string>> overrides) = Split(args);
+        return JobSpecLoader.Load(json, overrides);
+    }
+
+    private static List<KeyValuePair<string, string>> ParseOverrides(IReadOnlyList<string> args)
+    {
+        (string? json, List<KeyValuePair<string, string>> overrides) = Split(args);
+        return json is null ? overrides : throw new ConfigurationException("--config is not used by a replica process: the operator passes the spec in DESLOC_CONFIG.");
+    }
+
+    private static (string? Json, List<KeyValuePair<string, string>> Overrides) Split(IReadOnlyList<string> args)
     {
         string? json = null;
         var overrides = new List<KeyValuePair<string, string>>();
@@ -118,7 +168,7 @@ internal static class Program
             }
         }
 
-        return JobSpecLoader.Load(json, overrides);
+        return (json, overrides);
     }
 
     private static string TorchDevice() => Devices.Preferred().type.ToString().ToLowerInvariant();

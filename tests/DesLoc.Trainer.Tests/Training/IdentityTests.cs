@@ -94,6 +94,8 @@ public sealed class IdentityTests
     /// <summary>The oracle: average the parameters every <c>period</c> steps, nothing else.</summary>
     private sealed class ParameterAveraging(ICollective collective, int parameterCount, int period) : SyncStrategy(collective, parameterCount)
     {
+        public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, period);
+
         protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
         {
             if (IsMultiple(step, period))

@@ -1,3 +1,4 @@
+using DesLoc.Sync.State;
 using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Accounting;
@@ -18,6 +19,23 @@ public sealed class CommunicationLedger(long parameterCount, int worldSize, int 
     public long ParameterCount => parameterCount;
 
     public long Steps { get; private set; }
+
+    /// <summary>Counters travel with heal and checkpoints, so a healed replica continues its peer's accounting.</summary>
+    public void ExportState(StateBundle bundle)
+    {
+        bundle.SetLongs("ledger.steps", Steps);
+        bundle.SetLongs("ledger.payload", _payload);
+        bundle.SetLongs("ledger.wire", _wire);
+        bundle.SetLongs("ledger.exchanges", _exchanges);
+    }
+
+    public void ImportState(StateBundle bundle)
+    {
+        Steps = bundle.Scalar("ledger.steps");
+        bundle.Longs("ledger.payload").CopyTo(_payload, 0);
+        bundle.Longs("ledger.wire").CopyTo(_wire, 0);
+        bundle.Longs("ledger.exchanges").CopyTo(_exchanges, 0);
+    }
 
     /// <summary>Payload bytes DDP would have exchanged: one float32 gradient per parameter per step.</summary>
     public long DdpEquivalentPayloadBytes => Steps * parameterCount * sizeof(float);

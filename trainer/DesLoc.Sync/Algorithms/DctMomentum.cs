@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Math;
+using DesLoc.Sync.State;
 using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Algorithms;
@@ -53,6 +54,22 @@ public sealed class DctMomentum : SyncStrategy
 
     public override void Initialize(IReplicaState replica) => replica.CopyTo(StateKind.Params, _anchor);
 
+    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, _settings.Period);
+
+    public override void ExportState(StateBundle bundle)
+    {
+        base.ExportState(bundle);
+        bundle.SetFloats("dct.anchor", _anchor);
+        bundle.SetFloats("dct.momentum", _momentum);
+    }
+
+    public override void ImportState(StateBundle bundle)
+    {
+        base.ImportState(bundle);
+        CopyExact(bundle.Floats("dct.anchor"), _anchor);
+        CopyExact(bundle.Floats("dct.momentum"), _momentum);
+    }
+
     protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
     {
         if (!IsMultiple(step, _settings.Period))
@@ -85,5 +102,15 @@ public sealed class DctMomentum : SyncStrategy
 
         replica.CopyFrom(StateKind.Params, _anchor);
         Ledger.Record(StateKind.Dct, _codec.PayloadBytes, gathered.BytesSent);
+    }
+
+    private static void CopyExact(float[] source, float[] target)
+    {
+        if (source.Length != target.Length)
+        {
+            throw new InvalidDataException($"DCT state has {source.Length} values, this replica needs {target.Length}.");
+        }
+
+        source.CopyTo(target, 0);
     }
 }

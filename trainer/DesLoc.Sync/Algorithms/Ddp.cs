@@ -11,4 +11,6 @@ public sealed class Ddp(ICollective collective, int parameterCount) : SyncStrate
 {
     public override ValueTask AfterBackwardAsync(long step, IReplicaState replica, CancellationToken cancellationToken) =>
         AverageAsync(StateKind.Grads, replica, cancellationToken);
+
+    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterBackward;
 }

@@ -17,6 +17,10 @@ namespace DesLoc.Sync.Algorithms;
 public sealed class DesLoc(ICollective collective, int parameterCount, DesLocSettings settings)
     : SyncStrategy(collective, parameterCount)
 {
+    public override bool ExchangesAt(long step, SyncPhase phase) =>
+        phase == SyncPhase.AfterStep &&
+        (IsMultiple(step, settings.Kx) || IsMultiple(step, settings.EffectiveKu) || IsMultiple(step, settings.EffectiveKv));
+
     protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
     {
         if (IsMultiple(step, settings.Kx))

@@ -1,5 +1,6 @@
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Math;
+using DesLoc.Sync.State;
 using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Algorithms;
@@ -15,6 +16,20 @@ public sealed class DiLoCo(ICollective collective, int parameterCount, DiLoCoSet
     private readonly OuterNesterov _outer = new(parameterCount, settings.OuterLr, settings.OuterMomentum);
 
     public override void Initialize(IReplicaState replica) => replica.CopyTo(StateKind.Params, _outer.Anchor);
+
+    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, settings.Period);
+
+    public override void ExportState(StateBundle bundle)
+    {
+        base.ExportState(bundle);
+        _outer.Export(bundle);
+    }
+
+    public override void ImportState(StateBundle bundle)
+    {
+        base.ImportState(bundle);
+        _outer.Import(bundle);
+    }
 
     protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
     {

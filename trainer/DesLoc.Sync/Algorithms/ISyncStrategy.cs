@@ -1,4 +1,5 @@
 using DesLoc.Sync.Accounting;
+using DesLoc.Sync.State;
 
 namespace DesLoc.Sync.Algorithms;
 
@@ -29,6 +30,21 @@ public interface ISyncStrategy
     void PseudoSync(long step, double learningRate, IReplicaState replica);
 
     ValueTask AfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken);
+
+    /// <summary>Whether the given phase of the step calls the collective: only those phases form a quorum.</summary>
+    bool ExchangesAt(long step, SyncPhase phase);
+
+    /// <summary>Adds the strategy's own state (anchor, outer momentum, DCT momentum, byte counters) to a bundle.</summary>
+    void ExportState(StateBundle bundle);
+
+    void ImportState(StateBundle bundle);
+}
+
+/// <summary>Where in a step a strategy may exchange: after the backward pass, or after the optimizer step.</summary>
+public enum SyncPhase
+{
+    AfterBackward = 1,
+    AfterStep = 2,
 }
 
 /// <summary>What a replica does at one step.</summary>

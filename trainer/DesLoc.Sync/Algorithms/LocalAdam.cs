@@ -20,6 +20,8 @@ public sealed class LocalAdam : SyncStrategy
         _fused = new float[3 * parameterCount];
     }
 
+    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, _period);
+
     protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
     {
         if (!IsMultiple(step, _period))

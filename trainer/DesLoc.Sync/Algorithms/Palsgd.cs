@@ -1,5 +1,6 @@
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Math;
+using DesLoc.Sync.State;
 using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Algorithms;
@@ -60,6 +61,25 @@ public sealed class Palsgd : SyncStrategy
         }
 
         replica.CopyFrom(StateKind.Params, Scratch);
+    }
+
+    public override bool ExchangesAt(long step, SyncPhase phase) => phase switch
+    {
+        SyncPhase.AfterBackward => step <= _settings.WarmupSteps,
+        SyncPhase.AfterStep => step > _settings.WarmupSteps && IsMultiple(step - _settings.WarmupSteps, _settings.Period),
+        _ => false,
+    };
+
+    public override void ExportState(StateBundle bundle)
+    {
+        base.ExportState(bundle);
+        _outer.Export(bundle);
+    }
+
+    public override void ImportState(StateBundle bundle)
+    {
+        base.ImportState(bundle);
+        _outer.Import(bundle);
     }
 
     protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Math;
+using DesLoc.Sync.State;
 using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Algorithms;
@@ -41,6 +42,12 @@ public abstract class SyncStrategy : ISyncStrategy
         Ledger.CountStep();
         await SyncAfterStepAsync(step, replica, cancellationToken);
     }
+
+    public abstract bool ExchangesAt(long step, SyncPhase phase);
+
+    public virtual void ExportState(StateBundle bundle) => Ledger.ExportState(bundle);
+
+    public virtual void ImportState(StateBundle bundle) => Ledger.ImportState(bundle);
 
     protected virtual ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using DesLoc.Sync.State;
 
 namespace DesLoc.Sync.Math;
 
@@ -29,5 +30,24 @@ public sealed class OuterNesterov(int length, double learningRate, double moment
         {
             Anchor[i] -= lr * (delta[i] + mu * _momentum[i]);
         }
+    }
+
+    public void Export(StateBundle bundle)
+    {
+        bundle.SetFloats("outer.anchor", Anchor);
+        bundle.SetFloats("outer.momentum", _momentum);
+    }
+
+    public void Import(StateBundle bundle)
+    {
+        float[] anchor = bundle.Floats("outer.anchor");
+        float[] momentum = bundle.Floats("outer.momentum");
+        if (anchor.Length != Anchor.Length || momentum.Length != _momentum.Length)
+        {
+            throw new InvalidDataException($"Outer optimizer state has {anchor.Length} values, this replica needs {Anchor.Length}.");
+        }
+
+        anchor.CopyTo(Anchor, 0);
+        momentum.CopyTo(_momentum, 0);
     }
 }

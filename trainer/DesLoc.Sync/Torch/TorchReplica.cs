@@ -39,6 +39,12 @@ public sealed class TorchReplica(SyncableAdamW optimizer) : IReplicaState
         int offset = 0;
         for (int i = 0; i < optimizer.Parameters.Count; i++)
         {
+            if (kind == StateKind.Grads && optimizer.Parameters[i].grad is null)
+            {
+                // A healed replica receives gradients before it has run a backward pass of its own.
+                optimizer.Parameters[i].grad = zeros_like(optimizer.Parameters[i]).DetachFromDisposeScope();
+            }
+
             Tensor tensor = Select(kind, i);
             int count = (int)tensor.numel();
             if (tensor.device_type == DeviceType.CPU && tensor.is_contiguous())

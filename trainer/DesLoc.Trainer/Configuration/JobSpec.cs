@@ -10,6 +10,9 @@ public sealed record JobSpec
 {
     public int Replicas { get; init; } = 4;
 
+    /// <summary>Quorum floor: rounds wait while fewer replicas are alive. Defaults to 1.</summary>
+    public int? MinReplicas { get; init; }
+
     public ModelSpec Model { get; init; } = new();
 
     public DataSpec Data { get; init; } = new();
@@ -17,6 +20,36 @@ public sealed record JobSpec
     public TrainingSpec Training { get; init; } = new();
 
     public AlgorithmSpec Algorithm { get; init; } = new();
+
+    public CheckpointSpec Checkpoint { get; init; } = new();
+
+    public FaultToleranceSpec FaultTolerance { get; init; } = new();
+}
+
+/// <summary>Periodic checkpoints of each replica (replica processes only).</summary>
+public sealed record CheckpointSpec
+{
+    /// <summary>Steps between checkpoints; 0 writes none (but SIGTERM still writes one).</summary>
+    public int EverySteps { get; init; }
+
+    /// <summary>Directory for checkpoints; each replica writes under <c>rank-N/</c>.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>How many checkpoints each replica keeps.</summary>
+    public int Keep { get; init; } = 3;
+}
+
+/// <summary>Timeouts of the sync rounds between replica processes.</summary>
+public sealed record FaultToleranceSpec
+{
+    /// <summary>A collective operation that makes no progress for this long fails, and the round is redone.</summary>
+    public double RoundTimeoutSeconds { get; init; } = 30;
+
+    /// <summary>How long the first quorum waits for every replica to start.</summary>
+    public double JoinTimeoutSeconds { get; init; } = 60;
+
+    /// <summary>How long a round waits for a live member that has not reached the sync point.</summary>
+    public double ArrivalTimeoutSeconds { get; init; } = 600;
 }
 
 /// <summary>A GPT-style decoder. <see cref="Vocab"/> defaults to the data's vocabulary.</summary>

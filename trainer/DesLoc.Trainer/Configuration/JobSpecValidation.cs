@@ -13,6 +13,16 @@ public static class JobSpecValidation
         fileExists ??= File.Exists;
         var errors = new List<string>();
         AtLeast(errors, "replicas", spec.Replicas, 1);
+        if (spec.MinReplicas is { } minReplicas && (minReplicas < 1 || minReplicas > spec.Replicas))
+        {
+            errors.Add($"minReplicas must be between 1 and replicas ({spec.Replicas}) (got {minReplicas}).");
+        }
+
+        AtLeast(errors, "checkpoint.everySteps", spec.Checkpoint.EverySteps, 0);
+        AtLeast(errors, "checkpoint.keep", spec.Checkpoint.Keep, 1);
+        Positive(errors, "faultTolerance.roundTimeoutSeconds", spec.FaultTolerance.RoundTimeoutSeconds);
+        Positive(errors, "faultTolerance.joinTimeoutSeconds", spec.FaultTolerance.JoinTimeoutSeconds);
+        Positive(errors, "faultTolerance.arrivalTimeoutSeconds", spec.FaultTolerance.ArrivalTimeoutSeconds);
         ValidateModel(errors, spec.Model);
         ValidateData(errors, spec.Data, fileExists);
         ValidateTraining(errors, spec.Training);

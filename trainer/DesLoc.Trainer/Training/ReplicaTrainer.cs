@@ -2,6 +2,7 @@ using System.Diagnostics;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Algorithms;
 using DesLoc.Sync.Schedule;
+using DesLoc.Sync.State;
 using DesLoc.Sync.Torch;
 using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Data;
@@ -74,39 +75,166 @@ internal sealed class ReplicaTrainer : IDisposable
 
     public TimeSpan ComputeTime => _computeClock.Elapsed;
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public ISyncStrategy Strategy => _strategy;
+
+    /// <summary>Set to stop at the next step boundary (SIGTERM): the current round finishes first.</summary>
+    public bool StopRequested { get; set; }
+
+    public Task RunAsync(CancellationToken cancellationToken) => RunAsync(DirectGate.Instance, cancellationToken);
+
+    public async Task RunAsync(ISyncGate gate, CancellationToken cancellationToken)
     {
-        _strategy.Initialize(_replica);
-        for (long step = 1; step <= _spec.Training.Steps; step++)
+        ResumePoint? start = await gate.StartAsync(this, cancellationToken);
+        if (start is null)
+        {
+            _strategy.Initialize(_replica);
+        }
+
+        (long step, Stage stage) = start is { } point ? Continue(point) : (1, Stage.Compute);
+        Interlocked.Exchange(ref _completedSteps, step - 1);
+        while (step <= _spec.Training.Steps && !StopRequested)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            double learningRate = _schedule.At(step);
-            StepPlan plan = _strategy.Plan(step);
-            if (plan.TakesGradientStep)
+            switch (stage)
             {
-                _computeClock.Start();
-                float loss = ForwardBackward();
-                _computeClock.Stop();
-                RecordLoss(loss);
+                case Stage.Compute:
+                    stage = Compute(step);
+                    break;
+                case Stage.AfterBackward:
+                    SyncPhase backward = SyncPhase.AfterBackward;
+                    if (await ExchangeAsync(gate, step, backward, cancellationToken) is { } healedInBackward)
+                    {
+                        (step, stage) = Continue(healedInBackward);
+                        break;
+                    }
 
-                _syncClock.Start();
-                await _strategy.AfterBackwardAsync(step, _replica, cancellationToken);
-                _syncClock.Stop();
+                    OptimizerStepAt(step);
+                    stage = Stage.AfterStep;
+                    break;
+                case Stage.AfterStep:
+                    if (await ExchangeAsync(gate, step, SyncPhase.AfterStep, cancellationToken) is { } healedInStep)
+                    {
+                        (step, stage) = Continue(healedInStep);
+                        break;
+                    }
 
-                _computeClock.Start();
-                OptimizerStep(learningRate * plan.LearningRateScale);
-                _computeClock.Stop();
+                    Interlocked.Exchange(ref _completedSteps, step);
+                    gate.StepCompleted(this, step);
+                    step++;
+                    stage = Stage.Compute;
+                    break;
             }
-            else
-            {
-                _strategy.PseudoSync(step, learningRate, _replica);
-            }
-
-            _syncClock.Start();
-            await _strategy.AfterStepAsync(step, _replica, cancellationToken);
-            _syncClock.Stop();
-            Interlocked.Exchange(ref _completedSteps, step);
         }
+    }
+
+    /// <summary>The replica's whole state at the start of (step, phase): what heal, rollback and checkpoints carry.</summary>
+    public StateBundle ExportState(Position position)
+    {
+        var bundle = new StateBundle();
+        bundle.SetLongs("position", position.Step, (long)position.Phase);
+        bundle.SetLongs("data.batches", _batchesDrawn);
+        bundle.SetLongs("replica.updates", _optimizer.UpdateCount);
+        float[] buffer = new float[_replica.ParameterCount];
+        foreach ((StateKind kind, string name) in s_sections)
+        {
+            if (kind == StateKind.Grads && position.Phase != SyncPhase.AfterBackward)
+            {
+                continue;
+            }
+
+            _replica.CopyTo(kind, buffer);
+            bundle.SetFloats(name, buffer);
+        }
+
+        _strategy.ExportState(bundle);
+        return bundle;
+    }
+
+    /// <summary>Replaces this replica's state with a bundle's and returns the position it was taken at.</summary>
+    public Position ImportState(StateBundle bundle)
+    {
+        long[] position = bundle.Longs("position");
+        _batchesDrawn = bundle.Scalar("data.batches");
+        _optimizer.UpdateCount = bundle.Scalar("replica.updates");
+        foreach ((StateKind kind, string name) in s_sections)
+        {
+            if (bundle.Has(name))
+            {
+                float[] values = bundle.Floats(name);
+                if (values.Length != _replica.ParameterCount)
+                {
+                    throw new InvalidDataException($"State '{name}' has {values.Length} values; this model has {_replica.ParameterCount} parameters.");
+                }
+
+                _replica.CopyFrom(kind, values);
+            }
+        }
+
+        _strategy.ImportState(bundle);
+        return new Position(position[0], (SyncPhase)position[1]);
+    }
+
+    private static readonly (StateKind Kind, string Name)[] s_sections =
+    [
+        (StateKind.Params, "replica.params"),
+        (StateKind.M1, "replica.m1"),
+        (StateKind.M2, "replica.m2"),
+        (StateKind.Grads, "replica.grads"),
+    ];
+
+    private Stage Compute(long step)
+    {
+        StepPlan plan = _strategy.Plan(step);
+        if (plan.TakesGradientStep)
+        {
+            _computeClock.Start();
+            float loss = ForwardBackward();
+            _computeClock.Stop();
+            RecordLoss(loss);
+            return Stage.AfterBackward;
+        }
+
+        _strategy.PseudoSync(step, _schedule.At(step), _replica);
+        return Stage.AfterStep;
+    }
+
+    private async Task<ResumePoint?> ExchangeAsync(ISyncGate gate, long step, SyncPhase phase, CancellationToken cancellationToken)
+    {
+        _syncClock.Start();
+        try
+        {
+            Func<Task> exchange = phase == SyncPhase.AfterBackward
+                ? () => _strategy.AfterBackwardAsync(step, _replica, cancellationToken).AsTask()
+                : () => _strategy.AfterStepAsync(step, _replica, cancellationToken).AsTask();
+            return _strategy.ExchangesAt(step, phase)
+                ? await gate.ExchangeAsync(this, step, phase, exchange, cancellationToken)
+                : await DirectGate.Instance.ExchangeAsync(this, step, phase, exchange, cancellationToken);
+        }
+        finally
+        {
+            _syncClock.Stop();
+        }
+    }
+
+    private static (long Step, Stage Stage) Continue(ResumePoint point) => point.Phase switch
+    {
+        null => (point.Step, Stage.Compute),
+        SyncPhase.AfterBackward => (point.Step, Stage.AfterBackward),
+        _ => (point.Step, Stage.AfterStep),
+    };
+
+    private void OptimizerStepAt(long step)
+    {
+        _computeClock.Start();
+        OptimizerStep(_schedule.At(step) * _strategy.Plan(step).LearningRateScale);
+        _computeClock.Stop();
+    }
+
+    private enum Stage
+    {
+        Compute,
+        AfterBackward,
+        AfterStep,
     }
 
     /// <summary>Mean cross-entropy over the held-out batches, without gradients.</summary>

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using DesLoc.Sync.State;
+using DesLoc.Trainer.Configuration;
+using DesLoc.Trainer.Distributed;
+
+namespace DesLoc.Trainer.Tests.Distributed;
+
+/// <summary>
+/// A job's replicas as real <c>desloc-trainer</c> processes on loopback, configured through the operator's env
+/// contract, each with its own log file. Killed on dispose; every wait is bounded.
+/// </summary>
+internal sealed class ReplicaCluster : IDisposable
+{
+    private readonly Process?[] _processes;
+    private readonly int[] _grpcPorts;
+    private readonly int[] _metricsPorts;
+    private readonly string _specPath;
+
+    public ReplicaCluster(JobSpec spec, int checkpointEverySteps = 0, string token = "test-token")
+    {
+        Token = token;
+        Directory = System.IO.Directory.CreateTempSubdirectory("desloc-cluster-").FullName;
+        Spec = checkpointEverySteps > 0
+            ? spec with { Checkpoint = new CheckpointSpec { EverySteps = checkpointEverySteps, Path = CheckpointRoot, Keep = 3 } }
+            : spec;
+        spec = Spec;
+        _specPath = Path.Combine(Directory, "spec.json");
+        File.WriteAllText(_specPath, JobSpecLoader.ToJson(spec));
+        _processes = new Process?[spec.Replicas];
+        _grpcPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => FreePort())];
+        _metricsPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => FreePort())];
+    }
+
+    public JobSpec Spec { get; }
+
+    public string Token { get; }
+
+    public string Directory { get; }
+
+    public string CheckpointRoot => Path.Combine(Directory, "checkpoints");
+
+    public string GrpcAddress(int rank) => $"127.0.0.1:{_grpcPorts[rank]}";
+
+    public string MetricsUrl(int rank) => $"http://127.0.0.1:{_metricsPorts[rank]}";
+
+    public void StartAll()
+    {
+        for (int rank = 0; rank < Spec.Replicas; rank++)
+        {
+            Start(rank);
+        }
+    }
+
+    public void Start(int rank)
+    {
+        string trainer = Path.Combine(AppContext.BaseDirectory, "desloc-trainer.dll");
+        var start = new ProcessStartInfo("dotnet", [trainer])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment[ReplicaEnvironment.JobVariable] = "test";
+        start.Environment[ReplicaEnvironment.RankVariable] = rank.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[ReplicaEnvironment.WorldSizeVariable] = Spec.Replicas.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[ReplicaEnvironment.PeersVariable] = string.Join(",", Enumerable.Range(0, Spec.Replicas).Select(GrpcAddress));
+        start.Environment[ReplicaEnvironment.ConfigVariable] = _specPath;
+        start.Environment[ReplicaEnvironment.TokenVariable] = Token;
+        start.Environment[ReplicaEnvironment.GrpcPortVariable] = _grpcPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[ReplicaEnvironment.MetricsPortVariable] = _metricsPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[ReplicaEnvironment.BindAddressVariable] = "127.0.0.1";
+        var process = new Process { StartInfo = start };
+        string log = LogPath(rank);
+        var writer = new StreamWriter(log, append: true) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => Write(writer, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(writer, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes[rank] = process;
+    }
+
+    /// <summary>SIGKILL: no checkpoint, no goodbye.</summary>
+    public void Kill(int rank)
+    {
+        Process? process = _processes[rank];
+        if (process is { HasExited: false })
+        {
+            process.Kill();
+            process.WaitForExit(10_000);
+        }
+    }
+
+    public Task<int[]> WaitForAllAsync(TimeSpan timeout) => WaitForAsync(Enumerable.Range(0, Spec.Replicas), timeout);
+
+    public async Task<int[]> WaitForAsync(IEnumerable<int> ranks, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            return await Task.WhenAll(ranks.Select(rank => _processes[rank]).Select(async p =>
+            {
+                await p!.WaitForExitAsync(cancel.Token);
+                return p.ExitCode;
+            }));
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"Replicas did not finish within {timeout}. Logs:{Environment.NewLine}{AllLogs()}");
+        }
+    }
+
+    /// <summary>Waits until every listed replica reports at least <paramref name="step"/> steps on /metrics.</summary>
+    public async Task WaitForStepAsync(IEnumerable<int> ranks, long step, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        foreach (int rank in ranks)
+        {
+            while (await StepAsync(http, rank) < step)
+            {
+                if (clock.Elapsed > timeout)
+                {
+                    throw new TimeoutException($"Rank {rank} did not reach step {step} within {timeout}. Logs:{Environment.NewLine}{AllLogs()}");
+                }
+
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    public string Log(int rank) => File.Exists(LogPath(rank)) ? ReadShared(LogPath(rank)) : "";
+
+    public string AllLogs() => string.Join(Environment.NewLine, Enumerable.Range(0, Spec.Replicas).Select(r => $"--- rank {r} ---{Environment.NewLine}{Log(r)}"));
+
+    /// <summary>The held-out loss a replica printed when it finished.</summary>
+    public double FinalLoss(int rank)
+    {
+        string line = Log(rank).Split('\n').Last(l => l.Contains("held-out loss", StringComparison.Ordinal));
+        return double.Parse(line[(line.LastIndexOf(' ') + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The state a replica checkpointed at <paramref name="step"/>.</summary>
+    public StateBundle Checkpoint(int rank, long step) =>
+        StateBundle.FromBytes(File.ReadAllBytes(Path.Combine(CheckpointRoot, $"rank-{rank}", $"step-{step:D9}.state")));
+
+    public void Dispose()
+    {
+        for (int rank = 0; rank < _processes.Length; rank++)
+        {
+            Kill(rank);
+            _processes[rank]?.Dispose();
+        }
+    }
+
+    private async Task<double> StepAsync(HttpClient http, int rank)
+    {
+        try
+        {
+            string text = await http.GetStringAsync($"{MetricsUrl(rank)}/metrics");
+            string? line = text.Split('\n').FirstOrDefault(l => l.StartsWith("desloc_step ", StringComparison.Ordinal));
+            return line is null ? -1 : double.Parse(line["desloc_step ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return -1;
+        }
+    }
+
+    private string LogPath(int rank) => Path.Combine(Directory, $"rank-{rank}.log");
+
+    private static string ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private static void Write(StreamWriter writer, string? line)
+    {
+        if (line is not null)
+        {
+            lock (writer)
+            {
+                writer.WriteLine(line);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+}

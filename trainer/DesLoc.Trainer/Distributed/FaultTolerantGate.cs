@@ -1,0 +1,176 @@
+using DesLoc.Sync.Algorithms;
+using DesLoc.Sync.State;
+using DesLoc.Trainer.Checkpoints;
+using DesLoc.Trainer.Training;
+using DesLoc.Transport.Collectives;
+using DesLoc.Transport.Membership;
+using DesLoc.Transport.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace DesLoc.Trainer.Distributed;
+
+/// <summary>
+/// The gate between replica processes. Before an exchange the replica snapshots its state (published for a
+/// joiner to heal from) and waits for a quorum; after it, the quorum votes. A round commits only if every member
+/// completed it; otherwise every member restores its snapshot and the round is redone with a new quorum, so no
+/// replica ever keeps a half-reduced tensor. A replica the coordinator finds behind (or just restarted) takes a
+/// donor's state instead and continues from the donor's position in the same quorum.
+/// </summary>
+internal sealed class FaultTolerantGate(
+    int rank,
+    MembershipClient membership,
+    GrpcRingCollective collective,
+    CheckpointStore? checkpoints,
+    int checkpointEverySteps,
+    ILogger logger) : ISyncGate
+{
+    private readonly Lock _gate = new();
+    private TaskCompletionSource<StateBundle> _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private QuorumReply? _admitted;
+
+    public long Heals { get; private set; }
+
+    public long FailedRounds { get; private set; }
+
+    public QuorumReply? LastQuorum { get; private set; }
+
+    public bool Started { get; private set; }
+
+    public async Task<ResumePoint?> StartAsync(ReplicaTrainer replica, CancellationToken cancellationToken)
+    {
+        var request = new QuorumRequest { Rank = rank, Joining = true };
+        request.CheckpointSteps.AddRange(checkpoints?.ValidSteps() ?? []);
+        QuorumReply reply = await membership.ArriveAsync(request, cancellationToken);
+        LastQuorum = reply;
+        Started = true;
+        if (reply.HealFrom >= 0)
+        {
+            return await HealAsync(replica, reply, cancellationToken);
+        }
+
+        if (reply.ResumeCheckpoint >= 0 && checkpoints is not null)
+        {
+            replica.ImportState(checkpoints.Load(reply.ResumeCheckpoint));
+            logger.ResumedFromCheckpoint(rank, reply.ResumeCheckpoint);
+            return new ResumePoint(reply.ResumeCheckpoint + 1, null);
+        }
+
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            logger.StartedFresh(rank, string.Join(",", reply.Members));
+        }
+
+        return null;
+    }
+
+    public async Task<ResumePoint?> ExchangeAsync(ReplicaTrainer replica, long step, SyncPhase phase, Func<Task> exchange, CancellationToken cancellationToken)
+    {
+        StateBundle snapshot = replica.ExportState(new Position(step, phase));
+        Publish(snapshot);
+        QuorumReply quorum;
+        lock (_gate)
+        {
+            quorum = _admitted!;
+            _admitted = null;
+        }
+
+        var request = new QuorumRequest { Rank = rank, Step = step, Phase = (int)phase };
+        if (quorum is null)
+        {
+            quorum = await membership.ArriveAsync(request, cancellationToken);
+            if (quorum.HealFrom >= 0)
+            {
+                return await HealAsync(replica, quorum, cancellationToken);
+            }
+        }
+
+        while (true)
+        {
+            LastQuorum = quorum;
+            collective.Quorum = new QuorumView(quorum.QuorumId, [.. quorum.Members]);
+            bool completed;
+            try
+            {
+                await exchange();
+                completed = true;
+            }
+            catch (RoundFailedException failure)
+            {
+                logger.RoundFailed(step, quorum.QuorumId, failure.Message);
+                completed = false;
+            }
+
+            if (await membership.CommitAsync(quorum.QuorumId, completed, cancellationToken))
+            {
+                return null;
+            }
+
+            // Someone did not complete the round: nobody keeps it. Restore and redo it with whoever is left.
+            FailedRounds++;
+            replica.ImportState(snapshot);
+            quorum = await membership.ArriveAsync(request, cancellationToken);
+            if (quorum.HealFrom >= 0)
+            {
+                return await HealAsync(replica, quorum, cancellationToken);
+            }
+        }
+    }
+
+    public void StepCompleted(ReplicaTrainer replica, long step)
+    {
+        if (checkpoints is not null && checkpointEverySteps > 0 && step % checkpointEverySteps == 0)
+        {
+            SaveCheckpoint(replica, step);
+        }
+    }
+
+    public void SaveCheckpoint(ReplicaTrainer replica, long step)
+    {
+        if (checkpoints is null || step < 1)
+        {
+            return;
+        }
+
+        checkpoints.Save(step, replica.ExportState(new Position(step, SyncPhase.AfterStep)));
+        logger.WroteCheckpoint(step, checkpoints.Directory);
+    }
+
+    /// <summary>The state this replica published at its current sync point, serialized for a joiner.</summary>
+    public async Task<byte[]> SnapshotBytesAsync(CancellationToken cancellationToken)
+    {
+        Task<StateBundle> published;
+        lock (_gate)
+        {
+            published = _published.Task;
+        }
+
+        return (await published.WaitAsync(cancellationToken)).ToBytes();
+    }
+
+    private void Publish(StateBundle snapshot)
+    {
+        lock (_gate)
+        {
+            if (_published.Task.IsCompleted)
+            {
+                _published = new TaskCompletionSource<StateBundle>(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            _published.TrySetResult(snapshot);
+        }
+    }
+
+    private async Task<ResumePoint> HealAsync(ReplicaTrainer replica, QuorumReply quorum, CancellationToken cancellationToken)
+    {
+        byte[] bytes = await membership.FetchStateAsync(quorum.HealFrom, quorum.QuorumId, cancellationToken);
+        Position position = replica.ImportState(StateBundle.FromBytes(bytes));
+        Heals++;
+        logger.Healed(rank, quorum.HealFrom, bytes.Length, position.Step);
+        lock (_gate)
+        {
+            _admitted = quorum;
+        }
+
+        return new ResumePoint(position.Step, position.Phase);
+    }
+}

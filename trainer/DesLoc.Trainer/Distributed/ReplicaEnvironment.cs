@@ -1,0 +1,93 @@
+using System.Globalization;
+using DesLoc.Trainer.Configuration;
+
+namespace DesLoc.Trainer.Distributed;
+
+/// <summary>
+/// The contract with the operator (DESIGN.md §5): who this replica is, where its peers are, the job spec and the
+/// job's token, all from environment variables. The names are duplicated on the operator's side on purpose and
+/// pinned by a contract test.
+/// </summary>
+internal sealed record ReplicaEnvironment(
+    string Job,
+    int Rank,
+    int WorldSize,
+    IReadOnlyList<string> Peers,
+    string ConfigPath,
+    string Token,
+    int GrpcPort,
+    int MetricsPort,
+    string BindAddress)
+{
+    public const string JobVariable = "DESLOC_JOB";
+    public const string RankVariable = "DESLOC_RANK";
+    public const string WorldSizeVariable = "DESLOC_WORLD_SIZE";
+    public const string PeersVariable = "DESLOC_PEERS";
+    public const string ConfigVariable = "DESLOC_CONFIG";
+    public const string TokenVariable = "DESLOC_TOKEN";
+    public const string GrpcPortVariable = "DESLOC_GRPC_PORT";
+    public const string MetricsPortVariable = "DESLOC_METRICS_PORT";
+    public const string BindAddressVariable = "DESLOC_BIND_ADDRESS";
+    public const int DefaultGrpcPort = 29500;
+    public const int DefaultMetricsPort = 9400;
+
+    /// <summary>True when the operator (or a test) started this process as one replica of a job.</summary>
+    public static bool IsPresent(Func<string, string?> read) => read(RankVariable) is not null;
+
+    /// <summary>Reads and checks the contract; every problem is reported at once, naming the variable.</summary>
+    public static ReplicaEnvironment Read(Func<string, string?> read)
+    {
+        var errors = new List<string>();
+        string Required(string name)
+        {
+            string? value = read(name);
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                errors.Add($"{name} must be set.");
+                return "";
+            }
+
+            return value;
+        }
+
+        int Number(string name, int? fallback)
+        {
+            string? value = read(name);
+            if (string.IsNullOrWhiteSpace(value) && fallback is { } defaultValue)
+            {
+                return defaultValue;
+            }
+
+            if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int number) && number >= 0)
+            {
+                return number;
+            }
+
+            errors.Add($"{name} must be a non-negative integer (got '{value}').");
+            return 0;
+        }
+
+        string job = Required(JobVariable);
+        int rank = Number(RankVariable, null);
+        int world = Number(WorldSizeVariable, null);
+        string[] peers = Required(PeersVariable).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string config = Required(ConfigVariable);
+        string token = Required(TokenVariable);
+        int grpcPort = Number(GrpcPortVariable, DefaultGrpcPort);
+        int metricsPort = Number(MetricsPortVariable, DefaultMetricsPort);
+        string bind = read(BindAddressVariable) is { Length: > 0 } address ? address : "0.0.0.0";
+        if (errors.Count == 0 && peers.Length != world)
+        {
+            errors.Add($"{PeersVariable} lists {peers.Length} peers but {WorldSizeVariable} is {world}.");
+        }
+
+        if (errors.Count == 0 && rank >= world)
+        {
+            errors.Add($"{RankVariable} ({rank}) must be below {WorldSizeVariable} ({world}).");
+        }
+
+        return errors.Count > 0
+            ? throw new ConfigurationException(string.Join(Environment.NewLine, errors))
+            : new ReplicaEnvironment(job, rank, world, peers, config, token, grpcPort, metricsPort, bind);
+    }
+}

@@ -1,0 +1,191 @@
+using System.Runtime.InteropServices;
+using DesLoc.Sync.Accounting;
+using DesLoc.Trainer.Checkpoints;
+using DesLoc.Trainer.Configuration;
+using DesLoc.Trainer.Data;
+using DesLoc.Trainer.Training;
+using DesLoc.Transport.Collectives;
+using DesLoc.Transport.Grpc;
+using DesLoc.Transport.Membership;
+using DesLoc.Transport.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using static TorchSharp.torch;
+
+namespace DesLoc.Trainer.Distributed;
+
+/// <summary>
+/// One replica of a job as its own process (the container's entry point): reads the env contract, serves gRPC
+/// (sync, heal, status; the coordinator on rank 0) and HTTP (<c>/metrics</c>, <c>/healthz</c>, <c>/readyz</c>),
+/// trains, and on SIGTERM finishes the current step, writes a checkpoint and exits.
+/// </summary>
+internal static class ReplicaProcess
+{
+    public static async Task<int> RunAsync(ReplicaEnvironment environment, JobSpec spec)
+    {
+        using ILoggerFactory loggerFactory = LoggerFactory.Create(logging => logging
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            })
+            .AddFilter("Microsoft", LogLevel.Warning)
+            .AddFilter("Grpc", LogLevel.Warning));
+        ILogger logger = loggerFactory.CreateLogger("desloc.trainer");
+
+        set_num_threads(1);
+        using var peers = new PeerDirectory(environment.Peers, environment.Token);
+        var mailbox = new Mailbox();
+        var collective = new GrpcRingCollective(environment.Rank, peers, mailbox, TimeSpan.FromSeconds(spec.FaultTolerance.RoundTimeoutSeconds));
+        using QuorumCoordinator? coordinator = environment.Rank == 0
+            ? new QuorumCoordinator(environment.WorldSize, spec.MinReplicas ?? 1, (peer, ct) => MembershipClient.PingAsync(peers, peer, ct), TimeProvider.System, new CoordinatorOptions
+            {
+                JoinTimeout = TimeSpan.FromSeconds(spec.FaultTolerance.JoinTimeoutSeconds),
+                ArrivalTimeout = TimeSpan.FromSeconds(spec.FaultTolerance.ArrivalTimeoutSeconds),
+            })
+            : null;
+        var membership = new MembershipClient(environment.Rank, peers, coordinator);
+        CheckpointStore? checkpoints = spec.Checkpoint.Path is { } root
+            ? new CheckpointStore(Path.Combine(root, $"rank-{environment.Rank}"), spec.Checkpoint.Keep, message => logger.CheckpointRefused(message))
+            : null;
+
+        random.manual_seed(spec.Training.Seed);
+        using var replica = new ReplicaTrainer(spec, TokenSources.Create(spec), collective, Devices.Preferred());
+        var gate = new FaultTolerantGate(environment.Rank, membership, collective, checkpoints, spec.Checkpoint.EverySteps, logger);
+        var metrics = new TrainerMetrics(replica, collective, gate, spec.Algorithm);
+
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        // Signals are handled below, so that the servers stay up until the current round is finished.
+        builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
+        builder.Services.AddSingleton(mailbox);
+        builder.Services.AddSingleton<IReplicaEndpoint>(new Endpoint(environment.Rank, replica, gate, collective));
+        if (coordinator is not null)
+        {
+            builder.Services.AddSingleton(coordinator);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            System.Net.IPAddress address = System.Net.IPAddress.Parse(environment.BindAddress);
+            kestrel.Listen(address, environment.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, environment.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Limits.MaxRequestBodySize = null;
+        });
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = PeerDirectory.MaxMessageBytes;
+            grpc.MaxSendMessageSize = PeerDirectory.MaxMessageBytes;
+            grpc.Interceptors.Add<JobTokenInterceptor>(environment.Token);
+        });
+
+        await using WebApplication app = builder.Build();
+        app.MapGrpcService<ReplicaService>();
+        app.MapMetrics("/metrics", metrics.Registry);
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", () => gate.Started ? Results.Text("ready") : Results.Text("waiting for the first quorum", statusCode: 503));
+        if (coordinator is not null)
+        {
+            app.MapGrpcService<CoordinatorService>();
+        }
+
+        await app.StartAsync();
+
+        using var stop = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (replica.StopRequested)
+            {
+                stop.Cancel();   // a second signal: stop now
+            }
+
+            replica.StopRequested = true;
+        }
+
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        void ReportProgress(object? state)
+        {
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                logger.Progress(replica.Step, spec.Training.Steps, replica.RecentLoss, replica.Ledger.TotalWireBytes,
+                    replica.Ledger.ReductionVsDdp, string.Join(",", gate.LastQuorum?.Members ?? []));
+            }
+        }
+
+        using var progress = new Timer(ReportProgress, null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+
+        int exitCode = 0;
+        try
+        {
+            await replica.RunAsync(gate, stop.Token);
+            if (replica.StopRequested)
+            {
+                logger.Stopping(environment.Rank, replica.Step);
+                gate.SaveCheckpoint(replica, replica.Step);
+            }
+            else
+            {
+                double evalLoss = replica.Evaluate();
+                logger.Finished(environment.Rank, replica.Step, evalLoss);
+                // Stay up briefly so a peer still fetching state or finishing its last round is not cut off.
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            exitCode = 143;
+        }
+
+        await app.StopAsync();
+        return exitCode;
+    }
+
+    /// <summary>Serves the replica's state and status to peers and the operator.</summary>
+    private sealed class Endpoint(int rank, ReplicaTrainer replica, FaultTolerantGate gate, GrpcRingCollective collective) : IReplicaEndpoint
+    {
+        public int Rank => rank;
+
+        public long Step => replica.Step;
+
+        public Task<byte[]> SnapshotAsync(CancellationToken cancellationToken) => gate.SnapshotBytesAsync(cancellationToken);
+
+        public StatusReply Status()
+        {
+            LedgerSnapshot ledger = replica.Ledger.Snapshot();
+            var reply = new StatusReply
+            {
+                Rank = rank,
+                Step = replica.Step,
+                Loss = replica.RecentLoss,
+                DdpEquivalentBytes = ledger.DdpEquivalentWireBytes,
+                LinkBandwidthBytesPerSecond = collective.Meter.BytesPerSecond,
+                SyncSeconds = replica.SyncTime.TotalSeconds,
+                ComputeSeconds = replica.ComputeTime.TotalSeconds,
+                QuorumId = gate.LastQuorum?.QuorumId ?? 0,
+            };
+            foreach ((StateKind kind, long bytes) in ledger.WireBytes)
+            {
+                reply.BytesSent[kind.Label()] = bytes;
+            }
+
+            reply.Members.AddRange(gate.LastQuorum?.Members ?? []);
+            return reply;
+        }
+    }
+
+    /// <summary>A host lifetime that ignores console signals: the process handles SIGTERM itself.</summary>
+    private sealed class ManualLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

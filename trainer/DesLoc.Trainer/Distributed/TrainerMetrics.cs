@@ -1,0 +1,79 @@
+using DesLoc.Sync.Accounting;
+using DesLoc.Sync.Algorithms;
+using DesLoc.Trainer.Training;
+using DesLoc.Transport.Collectives;
+using Prometheus;
+
+namespace DesLoc.Trainer.Distributed;
+
+/// <summary>
+/// The trainer's Prometheus instruments (prefix <c>desloc_</c>, names from DESIGN.md §5), in a registry of their
+/// own. Values are read from the replica right before each scrape, so the training loop never touches them.
+/// </summary>
+internal sealed class TrainerMetrics
+{
+    public TrainerMetrics(ReplicaTrainer replica, GrpcRingCollective collective, FaultTolerantGate gate, AlgorithmSpec algorithm)
+    {
+        Registry = Metrics.NewCustomRegistry();
+        MetricFactory metrics = Metrics.WithCustomRegistry(Registry);
+        Counter bytesSent = metrics.CreateCounter("desloc_bytes_sent_total", "Bytes this replica sent in committed sync rounds, by state kind.", new CounterConfiguration { LabelNames = ["kind"] });
+        Counter payload = metrics.CreateCounter("desloc_payload_bytes_total", "State bytes this replica contributed to committed sync rounds, by state kind.", new CounterConfiguration { LabelNames = ["kind"] });
+        Counter ddp = metrics.CreateCounter("desloc_ddp_equivalent_bytes_total", "Bytes DDP's gradient all-reduce would have sent for the same steps.");
+        Counter wire = metrics.CreateCounter("desloc_wire_bytes_total", "Every byte the collective sent, including rounds that were abandoned and redone.");
+        Counter syncSeconds = metrics.CreateCounter("desloc_sync_seconds_total", "Wall time spent in sync rounds.");
+        Counter computeSeconds = metrics.CreateCounter("desloc_compute_seconds_total", "Wall time spent computing (forward, backward, optimizer).");
+        Gauge bandwidth = metrics.CreateGauge("desloc_link_bandwidth_bytes_per_second", "Measured bandwidth of this replica's ring link (recent average).");
+        Gauge commFraction = metrics.CreateGauge("desloc_comm_fraction", "Fraction of wall time spent communicating.");
+        Gauge step = metrics.CreateGauge("desloc_step", "Steps completed.");
+        Gauge loss = metrics.CreateGauge("desloc_loss", "Recent training loss (exponential average).");
+        Gauge reduction = metrics.CreateGauge("desloc_reduction_vs_ddp", "DDP-equivalent bytes over bytes sent.");
+        Gauge period = metrics.CreateGauge("desloc_sync_period", "Steps between syncs of each state.", new GaugeConfiguration { LabelNames = ["state"] });
+        Gauge members = metrics.CreateGauge("desloc_quorum_members", "Replicas in the current quorum.");
+        Counter heals = metrics.CreateCounter("desloc_heals_total", "Times this replica healed from a peer.");
+        Counter failedRounds = metrics.CreateCounter("desloc_failed_rounds_total", "Sync rounds this replica rolled back and redid.");
+
+        foreach ((string state, int steps) in SyncPeriods(algorithm))
+        {
+            period.WithLabels(state).Set(steps);
+        }
+
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            LedgerSnapshot ledger = replica.Ledger.Snapshot();
+            foreach (StateKind kind in Enum.GetValues<StateKind>())
+            {
+                bytesSent.WithLabels(kind.Label()).IncTo(ledger.WireBytes[kind]);
+                payload.WithLabels(kind.Label()).IncTo(ledger.PayloadBytes[kind]);
+            }
+
+            ddp.IncTo(ledger.DdpEquivalentWireBytes);
+            wire.IncTo(collective.Meter.Bytes);
+            double sync = replica.SyncTime.TotalSeconds;
+            double compute = replica.ComputeTime.TotalSeconds;
+            syncSeconds.IncTo(sync);
+            computeSeconds.IncTo(compute);
+            bandwidth.Set(collective.Meter.BytesPerSecond);
+            commFraction.Set(sync + compute > 0 ? sync / (sync + compute) : 0);
+            step.Set(replica.Step);
+            loss.Set(double.IsNaN(replica.RecentLoss) ? 0 : replica.RecentLoss);
+            reduction.Set(double.IsInfinity(ledger.ReductionVsDdp) ? 0 : ledger.ReductionVsDdp);
+            members.Set(gate.LastQuorum?.Members.Count ?? 0);
+            heals.IncTo(gate.Heals);
+            failedRounds.IncTo(gate.FailedRounds);
+        });
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    /// <summary>The periods the algorithm syncs each state on (1 = every step).</summary>
+    public static IEnumerable<(string State, int Steps)> SyncPeriods(AlgorithmSpec algorithm) => algorithm.Type switch
+    {
+        AlgorithmType.DDP => [("grads", 1)],
+        AlgorithmType.LocalAdam => [("params", algorithm.LocalAdam.Period), ("m1", algorithm.LocalAdam.Period), ("m2", algorithm.LocalAdam.Period)],
+        AlgorithmType.DESLOC => [("params", algorithm.Desloc.Kx), ("m1", algorithm.Desloc.EffectiveKu), ("m2", algorithm.Desloc.EffectiveKv)],
+        AlgorithmType.DiLoCo => [("outer", algorithm.Diloco.Period)],
+        AlgorithmType.PALSGD => [("outer", algorithm.Palsgd.Period)],
+        AlgorithmType.DCTMomentum => [("outer", algorithm.Dct.Period)],
+        _ => [],
+    };
+}

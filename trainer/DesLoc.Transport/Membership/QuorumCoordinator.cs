@@ -1,0 +1,259 @@
+using DesLoc.Transport.Protocol;
+
+namespace DesLoc.Transport.Membership;
+
+/// <summary>
+/// Decides who takes part in each sync round (torchft's Lighthouse, run by rank 0). Replicas arrive at a sync
+/// point and wait; a quorum forms once every expected member has arrived or is found dead (its ping fails, or
+/// it misses the arrival timeout), and at least <c>minReplicas</c> are present. Members at the newest
+/// (step, phase) keep their state; anyone behind, and every joiner, heals from the lowest such member. When
+/// only joiners arrive (every replica restarted), they resume from the newest checkpoint step they all hold.
+/// After the round, members vote; it commits only if every member voted ok, so nobody keeps a round that
+/// another member abandoned.
+/// </summary>
+public sealed class QuorumCoordinator : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly int _minReplicas;
+    private readonly Func<int, CancellationToken, Task<bool>> _isAlive;
+    private readonly TimeProvider _time;
+    private readonly CoordinatorOptions _options;
+    private readonly Dictionary<int, Arrival> _arrivals = [];
+    private readonly HashSet<int> _expected;
+    private readonly Dictionary<ulong, Vote> _votes = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private DateTimeOffset _firstArrival;
+    private bool _started;
+    private ulong _lastQuorumId;
+
+    public QuorumCoordinator(int worldSize, int minReplicas, Func<int, CancellationToken, Task<bool>> isAlive, TimeProvider time, CoordinatorOptions options)
+    {
+        _minReplicas = minReplicas;
+        _isAlive = isAlive;
+        _time = time;
+        _options = options;
+        _expected = [.. Enumerable.Range(0, worldSize)];
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Waits at a sync point until this replica's quorum forms.</summary>
+    public Task<QuorumReply> ArriveAsync(QuorumRequest request, CancellationToken cancellationToken)
+    {
+        var arrival = new Arrival(request, new TaskCompletionSource<QuorumReply>(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_gate)
+        {
+            if (_arrivals.Count == 0)
+            {
+                _firstArrival = _time.GetUtcNow();
+            }
+
+            if (_arrivals.Remove(request.Rank, out Arrival? previous))
+            {
+                previous.Reply.TrySetCanceled(CancellationToken.None);
+            }
+
+            _arrivals[request.Rank] = arrival;
+            _expected.Add(request.Rank);
+
+            // Fast path: the last expected member just arrived; no need to wait for the probe loop.
+            if (_expected.All(_arrivals.ContainsKey) && _arrivals.Count >= _minReplicas)
+            {
+                Form();
+            }
+        }
+
+        return arrival.Reply.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Records a member's vote and waits for the quorum's decision.</summary>
+    public Task<bool> CommitAsync(ulong quorumId, int rank, bool ok, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_votes.TryGetValue(quorumId, out Vote? vote))
+            {
+                return Task.FromResult(false);
+            }
+
+            vote.Ballots[rank] = ok;
+            if (!ok)
+            {
+                vote.Decision.TrySetResult(false);
+            }
+            else if (vote.Members.All(vote.Ballots.ContainsKey))
+            {
+                vote.Decision.TrySetResult(vote.Ballots.Values.All(b => b));
+            }
+
+            return vote.Decision.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        try
+        {
+            _loop.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task LoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.ProbeInterval, _time, _stop.Token);
+                await TryFormAsync();
+                await DecideVotesAsync();
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task TryFormAsync()
+    {
+        int[] missing;
+        lock (_gate)
+        {
+            if (_arrivals.Count == 0)
+            {
+                return;
+            }
+
+            missing = _expected.Where(rank => !_arrivals.ContainsKey(rank)).ToArray();
+        }
+
+        TimeSpan waited = _time.GetUtcNow() - _firstArrival;
+        foreach (int rank in missing)
+        {
+            // Before the first quorum a refused ping means "not started yet", so only the join timeout drops a replica.
+            bool alive = _started
+                ? waited < _options.ArrivalTimeout && await _isAlive(rank, _stop.Token)
+                : waited < _options.JoinTimeout;
+            if (!alive)
+            {
+                lock (_gate)
+                {
+                    _expected.Remove(rank);
+                }
+            }
+        }
+
+        lock (_gate)
+        {
+            if (_expected.Any(rank => !_arrivals.ContainsKey(rank)) || _arrivals.Count < _minReplicas)
+            {
+                return;
+            }
+
+            Form();
+        }
+    }
+
+    private void Form()
+    {
+        Arrival[] arrivals = [.. _arrivals.Values.OrderBy(a => a.Request.Rank)];
+        _arrivals.Clear();
+        ulong id = ++_lastQuorumId;
+        int[] members = [.. arrivals.Select(a => a.Request.Rank)];
+        Arrival[] live = [.. arrivals.Where(a => !a.Request.Joining)];
+        long step = -1;
+        int phase = 0;
+        int donor = -1;
+        long resume = -1;
+        if (live.Length > 0)
+        {
+            Arrival newest = live.MaxBy(a => (a.Request.Step, a.Request.Phase))!;
+            step = newest.Request.Step;
+            phase = newest.Request.Phase;
+            donor = live.Where(a => a.Request.Step == step && a.Request.Phase == phase).Min(a => a.Request.Rank);
+        }
+        else
+        {
+            // Everyone restarted: the newest checkpoint every member holds, or a fresh start.
+            IEnumerable<long> common = arrivals[0].Request.CheckpointSteps;
+            foreach (Arrival arrival in arrivals.Skip(1))
+            {
+                common = common.Intersect(arrival.Request.CheckpointSteps);
+            }
+
+            resume = common.DefaultIfEmpty(-1).Max();
+        }
+
+        _votes[id] = new Vote([.. members], _time.GetUtcNow());
+        foreach (ulong old in _votes.Keys.Where(k => k < id - 8).ToArray())
+        {
+            _votes.Remove(old);
+        }
+
+        _expected.Clear();
+        _expected.UnionWith(members);
+        _started = true;
+        foreach (Arrival arrival in arrivals)
+        {
+            bool behind = arrival.Request.Joining || arrival.Request.Step != step || arrival.Request.Phase != phase;
+            var reply = new QuorumReply
+            {
+                QuorumId = id,
+                Step = step,
+                Phase = phase,
+                HealFrom = live.Length > 0 && behind ? donor : -1,
+                ResumeCheckpoint = resume,
+            };
+            reply.Members.AddRange(members);
+            arrival.Reply.TrySetResult(reply);
+        }
+    }
+
+    private async Task DecideVotesAsync()
+    {
+        List<(Vote Vote, int[] Missing)> open;
+        lock (_gate)
+        {
+            open = [.. _votes.Values.Where(v => !v.Decision.Task.IsCompleted && v.Ballots.Count > 0)
+                .Select(v => (v, v.Members.Where(m => !v.Ballots.ContainsKey(m)).ToArray()))];
+        }
+
+        foreach ((Vote vote, int[] missing) in open)
+        {
+            bool anyDead = false;
+            foreach (int rank in missing)
+            {
+                anyDead |= !await _isAlive(rank, _stop.Token);
+            }
+
+            lock (_gate)
+            {
+                bool timedOut = _time.GetUtcNow() - vote.Opened > _options.ArrivalTimeout;
+                if (vote.Members.All(vote.Ballots.ContainsKey))
+                {
+                    vote.Decision.TrySetResult(vote.Ballots.Values.All(ok => ok));
+                }
+                else if (anyDead || timedOut || vote.Ballots.Values.Any(ok => !ok))
+                {
+                    vote.Decision.TrySetResult(false);
+                }
+            }
+        }
+    }
+
+    private sealed record Arrival(QuorumRequest Request, TaskCompletionSource<QuorumReply> Reply);
+
+    private sealed record Vote(int[] Members, DateTimeOffset Opened)
+    {
+        public Dictionary<int, bool> Ballots { get; } = [];
+
+        public TaskCompletionSource<bool> Decision { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
