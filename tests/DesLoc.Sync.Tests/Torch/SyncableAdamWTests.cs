@@ -22,10 +22,10 @@ public sealed class SyncableAdamWTests
             using var scope = NewDisposeScope();
             Tensor input = randn(4, 6);
             optimizer.ZeroGrad();
-            ours.call(input).pow(2).sum().backward();
+            ours.call(input).square().sum().backward();
             optimizer.Step(0.01);
             referenceOptimizer.zero_grad();
-            reference.call(input).pow(2).sum().backward();
+            reference.call(input).square().sum().backward();
             referenceOptimizer.step();
         }
 
@@ -42,7 +42,7 @@ public sealed class SyncableAdamWTests
         using var layer = nn.Linear(2, 1, hasBias: false);
         using var optimizer = new SyncableAdamW(layer.parameters(), new AdamWSettings());
         using var scope = NewDisposeScope();
-        (layer.call(tensor(new float[] { 30, 40 })).sum() * 1).backward();
+        layer.call(tensor(new float[] { 30, 40 })).sum().backward();
 
         double before = optimizer.ClipGradNorm(1.0);
 

@@ -82,6 +82,8 @@ internal sealed class ReplicaCluster : IDisposable
         _processes[rank] = process;
     }
 
+    public int ProcessId(int rank) => _processes[rank]!.Id;
+
     /// <summary>SIGKILL: no checkpoint, no goodbye.</summary>
     public void Kill(int rank)
     {

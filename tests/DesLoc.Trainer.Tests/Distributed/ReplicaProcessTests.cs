@@ -1,6 +1,7 @@
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Algorithms;
 using DesLoc.Sync.State;
+using DesLoc.Trainer.Checkpoints;
 using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Tests.Training;
 
@@ -82,7 +83,7 @@ public sealed class ReplicaProcessTests
             cluster.Kill(rank);
         }
 
-        long[] saved = [.. Enumerable.Range(0, 4).Select(rank => new Checkpoints.CheckpointStore(Path.Combine(cluster.CheckpointRoot, $"rank-{rank}"), 3).ValidSteps().Max())];
+        long[] saved = [.. Enumerable.Range(0, 4).Select(rank => new CheckpointStore(Path.Combine(cluster.CheckpointRoot, $"rank-{rank}"), 3).ValidSteps().Max())];
         long common = saved.Min();
         cluster.StartAll();
         int[] exits = await cluster.WaitForAllAsync(s_timeout);

@@ -96,6 +96,8 @@ public sealed class IdentityTests
     {
         public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, period);
 
+        public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["params"] = period };
+
         protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
         {
             if (IsMultiple(step, period))

@@ -32,6 +32,7 @@ public sealed class DctMomentum : SyncStrategy
     private readonly float[] _delta;
     private readonly float[] _coefficients;
     private readonly byte[] _payload;
+    private int _period;
 
     public DctMomentum(ICollective collective, int parameterCount, DctSettings settings)
         : base(collective, parameterCount)
@@ -45,7 +46,12 @@ public sealed class DctMomentum : SyncStrategy
         _delta = new float[padded];
         _coefficients = new float[padded];
         _payload = new byte[_codec.PayloadBytes];
+        _period = settings.Period;
     }
+
+    public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["outer"] = _period };
+
+    public override void SetPeriods(IReadOnlyDictionary<string, int> periods) => _period = periods["outer"];
 
     /// <summary>This replica's outer momentum (padded to whole chunks).</summary>
     internal ReadOnlySpan<float> Momentum => _momentum;
@@ -54,7 +60,7 @@ public sealed class DctMomentum : SyncStrategy
 
     public override void Initialize(IReplicaState replica) => replica.CopyTo(StateKind.Params, _anchor);
 
-    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, _settings.Period);
+    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, _period);
 
     public override void ExportState(StateBundle bundle)
     {
@@ -72,7 +78,7 @@ public sealed class DctMomentum : SyncStrategy
 
     protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
     {
-        if (!IsMultiple(step, _settings.Period))
+        if (!IsMultiple(step, _period))
         {
             return;
         }

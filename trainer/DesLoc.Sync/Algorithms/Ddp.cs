@@ -13,4 +13,8 @@ public sealed class Ddp(ICollective collective, int parameterCount) : SyncStrate
         AverageAsync(StateKind.Grads, replica, cancellationToken);
 
     public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterBackward;
+
+    public override IReadOnlyDictionary<string, int> Periods { get; } = new Dictionary<string, int> { ["grads"] = 1 };
+
+    public override string? CheckPeriods(IReadOnlyDictionary<string, int> periods) => "DDP exchanges gradients every step; it has no period to change.";
 }

@@ -17,23 +17,36 @@ namespace DesLoc.Sync.Algorithms;
 public sealed class DesLoc(ICollective collective, int parameterCount, DesLocSettings settings)
     : SyncStrategy(collective, parameterCount)
 {
+    private int _kx = settings.Kx;
+    private int _ku = settings.EffectiveKu;
+    private int _kv = settings.EffectiveKv;
+
+    public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["params"] = _kx, ["m1"] = _ku, ["m2"] = _kv };
+
+    public override void SetPeriods(IReadOnlyDictionary<string, int> periods)
+    {
+        _kx = periods.GetValueOrDefault("params", _kx);
+        _ku = periods.GetValueOrDefault("m1", _ku);
+        _kv = periods.GetValueOrDefault("m2", _kv);
+    }
+
     public override bool ExchangesAt(long step, SyncPhase phase) =>
         phase == SyncPhase.AfterStep &&
-        (IsMultiple(step, settings.Kx) || IsMultiple(step, settings.EffectiveKu) || IsMultiple(step, settings.EffectiveKv));
+        (IsMultiple(step, _kx) || IsMultiple(step, _ku) || IsMultiple(step, _kv));
 
     protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
     {
-        if (IsMultiple(step, settings.Kx))
+        if (IsMultiple(step, _kx))
         {
             await AverageAsync(StateKind.Params, replica, cancellationToken);
         }
 
-        if (IsMultiple(step, settings.EffectiveKu))
+        if (IsMultiple(step, _ku))
         {
             await AverageAsync(StateKind.M1, replica, cancellationToken);
         }
 
-        if (IsMultiple(step, settings.EffectiveKv))
+        if (IsMultiple(step, _kv))
         {
             await AverageAsync(StateKind.M2, replica, cancellationToken);
         }

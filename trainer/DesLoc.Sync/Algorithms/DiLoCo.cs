@@ -14,10 +14,15 @@ public sealed class DiLoCo(ICollective collective, int parameterCount, DiLoCoSet
     : SyncStrategy(collective, parameterCount)
 {
     private readonly OuterNesterov _outer = new(parameterCount, settings.OuterLr, settings.OuterMomentum);
+    private int _period = settings.Period;
+
+    public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["outer"] = _period };
+
+    public override void SetPeriods(IReadOnlyDictionary<string, int> periods) => _period = periods["outer"];
 
     public override void Initialize(IReplicaState replica) => replica.CopyTo(StateKind.Params, _outer.Anchor);
 
-    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, settings.Period);
+    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, _period);
 
     public override void ExportState(StateBundle bundle)
     {
@@ -33,7 +38,7 @@ public sealed class DiLoCo(ICollective collective, int parameterCount, DiLoCoSet
 
     protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
     {
-        if (IsMultiple(step, settings.Period))
+        if (IsMultiple(step, _period))
         {
             await OuterStepAsync(_outer, replica, cancellationToken);
         }

@@ -38,6 +38,15 @@ public interface ISyncStrategy
     void ExportState(StateBundle bundle);
 
     void ImportState(StateBundle bundle);
+
+    /// <summary>Steps between syncs, by state label (params, m1, m2, outer, grads), as <c>desloc_sync_period{state}</c> reports them.</summary>
+    IReadOnlyDictionary<string, int> Periods { get; }
+
+    /// <summary>Why a period change cannot be applied, or null when it can.</summary>
+    string? CheckPeriods(IReadOnlyDictionary<string, int> periods);
+
+    /// <summary>Applies a change that <see cref="CheckPeriods"/> accepted; every replica does so at the same step.</summary>
+    void SetPeriods(IReadOnlyDictionary<string, int> periods);
 }
 
 /// <summary>Where in a step a strategy may exchange: after the backward pass, or after the optimizer step.</summary>

@@ -10,7 +10,7 @@ namespace DesLoc.Sync.Algorithms;
 /// </summary>
 public sealed class LocalAdam : SyncStrategy
 {
-    private readonly int _period;
+    private int _period;
     private readonly float[] _fused;
 
     public LocalAdam(ICollective collective, int parameterCount, LocalAdamSettings settings)
@@ -21,6 +21,13 @@ public sealed class LocalAdam : SyncStrategy
     }
 
     public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, _period);
+
+    public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["params"] = _period, ["m1"] = _period, ["m2"] = _period };
+
+    public override string? CheckPeriods(IReadOnlyDictionary<string, int> periods) =>
+        base.CheckPeriods(periods) ?? (periods.Values.Distinct().Count() == 1 ? null : "Local Adam syncs params, m1 and m2 together: give them one period.");
+
+    public override void SetPeriods(IReadOnlyDictionary<string, int> periods) => _period = periods.Values.First();
 
     protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
     {

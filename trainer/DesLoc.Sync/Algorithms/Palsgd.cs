@@ -23,6 +23,7 @@ public sealed class Palsgd : SyncStrategy
     private readonly PalsgdSettings _settings;
     private readonly ulong _seed;
     private readonly OuterNesterov _outer;
+    private int _period;
 
     public Palsgd(ICollective collective, int parameterCount, PalsgdSettings settings, ulong seed)
         : base(collective, parameterCount)
@@ -30,7 +31,12 @@ public sealed class Palsgd : SyncStrategy
         _settings = settings;
         _seed = seed;
         _outer = new OuterNesterov(parameterCount, settings.OuterLr, settings.OuterMomentum);
+        _period = settings.Period;
     }
+
+    public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["outer"] = _period };
+
+    public override void SetPeriods(IReadOnlyDictionary<string, int> periods) => _period = periods["outer"];
 
     public override void Initialize(IReplicaState replica) => replica.CopyTo(StateKind.Params, _outer.Anchor);
 
@@ -66,7 +72,7 @@ public sealed class Palsgd : SyncStrategy
     public override bool ExchangesAt(long step, SyncPhase phase) => phase switch
     {
         SyncPhase.AfterBackward => step <= _settings.WarmupSteps,
-        SyncPhase.AfterStep => step > _settings.WarmupSteps && IsMultiple(step - _settings.WarmupSteps, _settings.Period),
+        SyncPhase.AfterStep => step > _settings.WarmupSteps && IsMultiple(step - _settings.WarmupSteps, _period),
         _ => false,
     };
 
@@ -89,7 +95,7 @@ public sealed class Palsgd : SyncStrategy
             // DDP kept the replicas identical, so the anchor is the shared model: no exchange needed.
             replica.CopyTo(StateKind.Params, _outer.Anchor);
         }
-        else if (step > _settings.WarmupSteps && IsMultiple(step - _settings.WarmupSteps, _settings.Period))
+        else if (step > _settings.WarmupSteps && IsMultiple(step - _settings.WarmupSteps, _period))
         {
             await OuterStepAsync(_outer, replica, cancellationToken);
         }

@@ -45,9 +45,52 @@ public abstract class SyncStrategy : ISyncStrategy
 
     public abstract bool ExchangesAt(long step, SyncPhase phase);
 
-    public virtual void ExportState(StateBundle bundle) => Ledger.ExportState(bundle);
+    public virtual void ExportState(StateBundle bundle)
+    {
+        Ledger.ExportState(bundle);
+        foreach ((string state, int period) in Periods)
+        {
+            bundle.SetLongs($"periods.{state}", period);
+        }
+    }
 
-    public virtual void ImportState(StateBundle bundle) => Ledger.ImportState(bundle);
+    public virtual void ImportState(StateBundle bundle)
+    {
+        Ledger.ImportState(bundle);
+        Dictionary<string, int> periods = Periods.Keys.Where(k => bundle.Has($"periods.{k}")).ToDictionary(k => k, k => (int)bundle.Scalar($"periods.{k}"));
+        if (periods.Count > 0 && CheckPeriods(periods) is null)
+        {
+            SetPeriods(periods);
+        }
+    }
+
+    public abstract IReadOnlyDictionary<string, int> Periods { get; }
+
+    public virtual string? CheckPeriods(IReadOnlyDictionary<string, int> periods)
+    {
+        if (periods.Count == 0)
+        {
+            return "No periods given.";
+        }
+
+        foreach ((string state, int period) in periods)
+        {
+            if (!Periods.ContainsKey(state))
+            {
+                return $"{GetType().Name} has no '{state}' period; it has {string.Join(", ", Periods.Keys)}.";
+            }
+
+            if (period < 1)
+            {
+                return $"The '{state}' period must be at least 1 (got {period}).";
+            }
+        }
+
+        return null;
+    }
+
+    public virtual void SetPeriods(IReadOnlyDictionary<string, int> periods) =>
+        throw new InvalidOperationException($"{GetType().Name} has no adjustable periods.");
 
     protected virtual ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 

@@ -1,4 +1,5 @@
 using Parameter = TorchSharp.Modules.Parameter;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DesLoc.Sync.Torch;
@@ -59,8 +60,17 @@ public sealed class SyncableAdamW : IDisposable
         double stepSize = learningRate / biasCorrection1;
         double sqrtBiasCorrection2 = System.Math.Sqrt(biasCorrection2);
 
+        // Scalars held in usings stay alive through every native call that reads them (see Scalars).
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
+        using Scalar decay = (1 - learningRate * _settings.WeightDecay).ToScalar();
+        using Scalar firstDecay = beta1.ToScalar();
+        using Scalar firstWeight = (1 - beta1).ToScalar();
+        using Scalar secondDecay = beta2.ToScalar();
+        using Scalar secondWeight = (1 - beta2).ToScalar();
+        using Scalar correction = sqrtBiasCorrection2.ToScalar();
+        using Scalar epsilon = _settings.Epsilon.ToScalar();
+        using Scalar step = (-stepSize).ToScalar();
         for (int i = 0; i < _parameters.Length; i++)
         {
             Parameter parameter = _parameters[i];
@@ -70,11 +80,11 @@ public sealed class SyncableAdamW : IDisposable
                 continue;
             }
 
-            parameter.mul_(1 - learningRate * _settings.WeightDecay);
-            _firstMoments[i].mul_(beta1).add_(grad, alpha: 1 - beta1);
-            _secondMoments[i].mul_(beta2).addcmul_(grad, grad, value: 1 - beta2);
-            Tensor denominator = _secondMoments[i].sqrt().div_(sqrtBiasCorrection2).add_(_settings.Epsilon);
-            parameter.addcdiv_(_firstMoments[i], denominator, value: -stepSize);
+            parameter.mul_(decay);
+            _firstMoments[i].mul_(firstDecay).add_(grad, alpha: firstWeight);
+            _secondMoments[i].mul_(secondDecay).addcmul_(grad, grad, value: secondWeight);
+            Tensor denominator = _secondMoments[i].sqrt().div_(correction).add_(epsilon, Scalars.One);
+            parameter.addcdiv_(_firstMoments[i], denominator, value: step);
         }
     }
 

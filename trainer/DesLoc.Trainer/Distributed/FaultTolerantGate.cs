@@ -43,6 +43,7 @@ internal sealed class FaultTolerantGate(
         QuorumReply reply = await membership.ArriveAsync(request, cancellationToken);
         LastQuorum = reply;
         Started = true;
+        SchedulePeriodChange(replica, reply);
         if (reply.HealFrom >= 0)
         {
             return await HealAsync(replica, reply, cancellationToken);
@@ -51,6 +52,7 @@ internal sealed class FaultTolerantGate(
         if (reply.ResumeCheckpoint >= 0 && checkpoints is not null)
         {
             replica.ImportState(checkpoints.Load(reply.ResumeCheckpoint));
+            SchedulePeriodChange(replica, reply);
             logger.ResumedFromCheckpoint(rank, reply.ResumeCheckpoint);
             return new ResumePoint(reply.ResumeCheckpoint + 1, null);
         }
@@ -87,6 +89,7 @@ internal sealed class FaultTolerantGate(
         while (true)
         {
             LastQuorum = quorum;
+            SchedulePeriodChange(replica, quorum);
             collective.Quorum = new QuorumView(quorum.QuorumId, [.. quorum.Members]);
             bool completed;
             try
@@ -105,9 +108,16 @@ internal sealed class FaultTolerantGate(
                 return null;
             }
 
-            // Someone did not complete the round: nobody keeps it. Restore and redo it with whoever is left.
+            // Someone did not complete the round: nobody keeps it. Restore and redo it with whoever is left,
+            // keeping a period change that arrived with the abandoned quorum (every member keeps it alike).
             FailedRounds++;
+            var change = replica.PendingPeriodChange;
             replica.ImportState(snapshot);
+            if (change is { } keep)
+            {
+                replica.SchedulePeriods(keep.SwitchStep, keep.Periods);
+            }
+
             quorum = await membership.ArriveAsync(request, cancellationToken);
             if (quorum.HealFrom >= 0)
             {
@@ -160,10 +170,20 @@ internal sealed class FaultTolerantGate(
         }
     }
 
+    /// <summary>A change in a quorum reply applies from its switch step, or from the step after this sync point if that is later.</summary>
+    private static void SchedulePeriodChange(ReplicaTrainer replica, QuorumReply reply)
+    {
+        if (reply.Periods.Count > 0)
+        {
+            replica.SchedulePeriods(Math.Max(reply.SwitchStep, reply.Step + 1), reply.Periods);
+        }
+    }
+
     private async Task<ResumePoint> HealAsync(ReplicaTrainer replica, QuorumReply quorum, CancellationToken cancellationToken)
     {
         byte[] bytes = await membership.FetchStateAsync(quorum.HealFrom, quorum.QuorumId, cancellationToken);
         Position position = replica.ImportState(StateBundle.FromBytes(bytes));
+        SchedulePeriodChange(replica, quorum);
         Heals++;
         logger.Healed(rank, quorum.HealFrom, bytes.Length, position.Step);
         lock (_gate)

@@ -58,14 +58,14 @@ internal static class ReplicaProcess
         random.manual_seed(spec.Training.Seed);
         using var replica = new ReplicaTrainer(spec, TokenSources.Create(spec), collective, Devices.Preferred());
         var gate = new FaultTolerantGate(environment.Rank, membership, collective, checkpoints, spec.Checkpoint.EverySteps, logger);
-        var metrics = new TrainerMetrics(replica, collective, gate, spec.Algorithm);
+        var metrics = new TrainerMetrics(replica, collective, gate);
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         // Signals are handled below, so that the servers stay up until the current round is finished.
         builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
         builder.Services.AddSingleton(mailbox);
-        builder.Services.AddSingleton<IReplicaEndpoint>(new Endpoint(environment.Rank, replica, gate, collective));
+        builder.Services.AddSingleton<IReplicaEndpoint>(new Endpoint(environment.Rank, replica, gate, collective, coordinator));
         if (coordinator is not null)
         {
             builder.Services.AddSingleton(coordinator);
@@ -149,7 +149,7 @@ internal static class ReplicaProcess
     }
 
     /// <summary>Serves the replica's state and status to peers and the operator.</summary>
-    private sealed class Endpoint(int rank, ReplicaTrainer replica, FaultTolerantGate gate, GrpcRingCollective collective) : IReplicaEndpoint
+    private sealed class Endpoint(int rank, ReplicaTrainer replica, FaultTolerantGate gate, GrpcRingCollective collective, QuorumCoordinator? coordinator) : IReplicaEndpoint
     {
         public int Rank => rank;
 
@@ -177,7 +177,33 @@ internal static class ReplicaProcess
             }
 
             reply.Members.AddRange(gate.LastQuorum?.Members ?? []);
+            reply.SyncPeriods.Add(replica.Strategy.Periods.ToDictionary());
             return reply;
+        }
+
+        /// <summary>
+        /// Only the coordinator takes changes: it hands them to every member with the next quorum, so all switch at
+        /// the same step. The switch step must lie ahead of this replica's progress.
+        /// </summary>
+        public SetSyncPeriodsReply SetSyncPeriods(SetSyncPeriodsRequest request)
+        {
+            if (coordinator is null)
+            {
+                return new SetSyncPeriodsReply { Accepted = false, Message = $"Rank {rank} is not the coordinator: send sync-period changes to rank 0." };
+            }
+
+            if (replica.Strategy.CheckPeriods(request.Periods) is { } problem)
+            {
+                return new SetSyncPeriodsReply { Accepted = false, Message = problem };
+            }
+
+            if (request.SwitchStep <= replica.Step)
+            {
+                return new SetSyncPeriodsReply { Accepted = false, Message = $"Switch step {request.SwitchStep} is not ahead of step {replica.Step}." };
+            }
+
+            coordinator.ProposePeriods(request.Periods, request.SwitchStep);
+            return new SetSyncPeriodsReply { Accepted = true, Message = $"Every replica switches at the first sync point's next step, no earlier than step {request.SwitchStep}." };
         }
     }
 

@@ -1,5 +1,4 @@
 using DesLoc.Sync.Accounting;
-using DesLoc.Sync.Algorithms;
 using DesLoc.Trainer.Training;
 using DesLoc.Transport.Collectives;
 using Prometheus;
@@ -12,7 +11,7 @@ namespace DesLoc.Trainer.Distributed;
 /// </summary>
 internal sealed class TrainerMetrics
 {
-    public TrainerMetrics(ReplicaTrainer replica, GrpcRingCollective collective, FaultTolerantGate gate, AlgorithmSpec algorithm)
+    public TrainerMetrics(ReplicaTrainer replica, GrpcRingCollective collective, FaultTolerantGate gate)
     {
         Registry = Metrics.NewCustomRegistry();
         MetricFactory metrics = Metrics.WithCustomRegistry(Registry);
@@ -32,13 +31,13 @@ internal sealed class TrainerMetrics
         Counter heals = metrics.CreateCounter("desloc_heals_total", "Times this replica healed from a peer.");
         Counter failedRounds = metrics.CreateCounter("desloc_failed_rounds_total", "Sync rounds this replica rolled back and redid.");
 
-        foreach ((string state, int steps) in SyncPeriods(algorithm))
-        {
-            period.WithLabels(state).Set(steps);
-        }
-
         Registry.AddBeforeCollectCallback(() =>
         {
+            foreach ((string state, int steps) in replica.Strategy.Periods)
+            {
+                period.WithLabels(state).Set(steps);
+            }
+
             LedgerSnapshot ledger = replica.Ledger.Snapshot();
             foreach (StateKind kind in Enum.GetValues<StateKind>())
             {
@@ -64,16 +63,4 @@ internal sealed class TrainerMetrics
     }
 
     public CollectorRegistry Registry { get; }
-
-    /// <summary>The periods the algorithm syncs each state on (1 = every step).</summary>
-    public static IEnumerable<(string State, int Steps)> SyncPeriods(AlgorithmSpec algorithm) => algorithm.Type switch
-    {
-        AlgorithmType.DDP => [("grads", 1)],
-        AlgorithmType.LocalAdam => [("params", algorithm.LocalAdam.Period), ("m1", algorithm.LocalAdam.Period), ("m2", algorithm.LocalAdam.Period)],
-        AlgorithmType.DESLOC => [("params", algorithm.Desloc.Kx), ("m1", algorithm.Desloc.EffectiveKu), ("m2", algorithm.Desloc.EffectiveKv)],
-        AlgorithmType.DiLoCo => [("outer", algorithm.Diloco.Period)],
-        AlgorithmType.PALSGD => [("outer", algorithm.Palsgd.Period)],
-        AlgorithmType.DCTMomentum => [("outer", algorithm.Dct.Period)],
-        _ => [],
-    };
 }

@@ -1,3 +1,4 @@
+using DesLoc.Sync.Torch;
 using DesLoc.Trainer.Configuration;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -15,6 +16,7 @@ internal sealed class Gpt : nn.Module<Tensor, Tensor>
     private readonly ModuleList<TransformerBlock> _blocks;
     private readonly LayerNorm _finalNorm;
     private readonly Linear _head;
+    private readonly Tensor _positions;
 
     public Gpt(ModelSpec spec, int vocab)
         : base("gpt")
@@ -26,6 +28,9 @@ internal sealed class Gpt : nn.Module<Tensor, Tensor>
         _blocks = nn.ModuleList(Enumerable.Range(0, spec.Layers).Select(i => new TransformerBlock($"block{i}", spec.Dim, spec.Heads)).ToArray());
         _finalNorm = nn.LayerNorm(spec.Dim);
         _head = nn.Linear(spec.Dim, vocab);
+        // Built once: arange per forward pass would make temporary native scalars on every step (see Scalars).
+        _positions = arange(spec.Context, dtype: ScalarType.Int64);
+        register_buffer("positions", _positions, persistent: false);
         RegisterComponents();
         InitializeWeights();
     }
@@ -37,8 +42,8 @@ internal sealed class Gpt : nn.Module<Tensor, Tensor>
     /// <summary>Logits of shape [batch, time, vocab] for tokens of shape [batch, time].</summary>
     public override Tensor forward(Tensor tokens)
     {
-        using Tensor positions = arange(tokens.shape[1], dtype: ScalarType.Int64, device: tokens.device);
-        Tensor x = _tokenEmbedding.call(tokens) + _positionEmbedding.call(positions);
+        Tensor positions = get_buffer("positions")!.narrow(0, 0, tokens.shape[1]);
+        Tensor x = _tokenEmbedding.call(tokens).add(_positionEmbedding.call(positions), Scalars.One);
         foreach (TransformerBlock block in _blocks)
         {
             x = block.call(x);

@@ -1,3 +1,4 @@
+using DesLoc.Sync.Torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -25,7 +26,7 @@ internal sealed class TransformerBlock : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        Tensor x = input + _attention.call(_attentionNorm.call(input));
-        return x + _contract.call(nn.functional.gelu(_expand.call(_mlpNorm.call(x))));
+        Tensor x = input.add(_attention.call(_attentionNorm.call(input)), Scalars.One);
+        return x.add(_contract.call(nn.functional.gelu(_expand.call(_mlpNorm.call(x)))), Scalars.One);
     }
 }

@@ -37,6 +37,7 @@ internal sealed class ReplicaTrainer : IDisposable
     private long _batchesDrawn;
     private long _completedSteps;
     private double _recentLoss = double.NaN;
+    private (long SwitchStep, Dictionary<string, int> Periods)? _periodChange;
 
     /// <summary>Builds the replica; the caller seeds torch's generator first so every replica starts from the same model.</summary>
     public ReplicaTrainer(JobSpec spec, ITokenSource data, ICollective collective, Device device, StrategyFactory? strategyFactory = null)
@@ -77,6 +78,14 @@ internal sealed class ReplicaTrainer : IDisposable
 
     public ISyncStrategy Strategy => _strategy;
 
+    /// <summary>The period change this replica will apply, if any (from the coordinator, identical on every member).</summary>
+    public (long SwitchStep, IReadOnlyDictionary<string, int> Periods)? PendingPeriodChange =>
+        _periodChange is { } change ? (change.SwitchStep, change.Periods) : null;
+
+    /// <summary>Schedules new sync periods from <paramref name="switchStep"/> on; replaces an earlier schedule.</summary>
+    public void SchedulePeriods(long switchStep, IReadOnlyDictionary<string, int> periods) =>
+        _periodChange = (switchStep, new Dictionary<string, int>(periods));
+
     /// <summary>Set to stop at the next step boundary (SIGTERM): the current round finishes first.</summary>
     public bool StopRequested { get; set; }
 
@@ -98,6 +107,12 @@ internal sealed class ReplicaTrainer : IDisposable
             switch (stage)
             {
                 case Stage.Compute:
+                    if (_periodChange is { } change && step >= change.SwitchStep)
+                    {
+                        _strategy.SetPeriods(change.Periods);
+                        _periodChange = null;
+                    }
+
                     stage = Compute(step);
                     break;
                 case Stage.AfterBackward:
@@ -147,6 +162,15 @@ internal sealed class ReplicaTrainer : IDisposable
         }
 
         _strategy.ExportState(bundle);
+        if (_periodChange is { } change)
+        {
+            bundle.SetLongs("periods.change.switch", change.SwitchStep);
+            foreach ((string state, int period) in change.Periods)
+            {
+                bundle.SetLongs($"periods.change.{state}", period);
+            }
+        }
+
         return bundle;
     }
 
@@ -171,6 +195,14 @@ internal sealed class ReplicaTrainer : IDisposable
         }
 
         _strategy.ImportState(bundle);
+        _periodChange = null;
+        if (bundle.Has("periods.change.switch"))
+        {
+            Dictionary<string, int> periods = _strategy.Periods.Keys.Where(k => bundle.Has($"periods.change.{k}"))
+                .ToDictionary(k => k, k => (int)bundle.Scalar($"periods.change.{k}"));
+            _periodChange = (bundle.Scalar("periods.change.switch"), periods);
+        }
+
         return new Position(position[0], (SyncPhase)position[1]);
     }
 

@@ -13,4 +13,6 @@ public interface IReplicaEndpoint
     Task<byte[]> SnapshotAsync(CancellationToken cancellationToken);
 
     StatusReply Status();
+
+    SetSyncPeriodsReply SetSyncPeriods(SetSyncPeriodsRequest request);
 }

@@ -34,4 +34,7 @@ public sealed class ReplicaService(Mailbox mailbox, IReplicaEndpoint endpoint) :
     }
 
     public override Task<StatusReply> GetStatus(StatusRequest request, ServerCallContext context) => Task.FromResult(endpoint.Status());
+
+    public override Task<SetSyncPeriodsReply> SetSyncPeriods(SetSyncPeriodsRequest request, ServerCallContext context) =>
+        Task.FromResult(endpoint.SetSyncPeriods(request));
 }

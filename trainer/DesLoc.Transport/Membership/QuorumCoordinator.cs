@@ -23,6 +23,7 @@ public sealed class QuorumCoordinator : IDisposable
     private readonly Dictionary<ulong, Vote> _votes = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private (Dictionary<string, int> Periods, long SwitchStep)? _proposedPeriods;
     private DateTimeOffset _firstArrival;
     private bool _started;
     private ulong _lastQuorumId;
@@ -64,6 +65,18 @@ public sealed class QuorumCoordinator : IDisposable
         }
 
         return arrival.Reply.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues a sync-period change. It travels in the reply of the next quorum, so every member of that quorum
+    /// learns it at the same sync point and switches at the same step.
+    /// </summary>
+    public void ProposePeriods(IReadOnlyDictionary<string, int> periods, long switchStep)
+    {
+        lock (_gate)
+        {
+            _proposedPeriods = (new Dictionary<string, int>(periods), switchStep);
+        }
     }
 
     /// <summary>Records a member's vote and waits for the quorum's decision.</summary>
@@ -192,7 +205,7 @@ public sealed class QuorumCoordinator : IDisposable
         }
 
         _votes[id] = new Vote([.. members], _time.GetUtcNow());
-        foreach (ulong old in _votes.Keys.Where(k => k < id - 8).ToArray())
+        foreach (ulong old in _votes.Keys.Where(k => k + 8 < id).ToArray())
         {
             _votes.Remove(old);
         }
@@ -200,6 +213,8 @@ public sealed class QuorumCoordinator : IDisposable
         _expected.Clear();
         _expected.UnionWith(members);
         _started = true;
+        (Dictionary<string, int> Periods, long SwitchStep)? change = _proposedPeriods;
+        _proposedPeriods = null;
         foreach (Arrival arrival in arrivals)
         {
             bool behind = arrival.Request.Joining || arrival.Request.Step != step || arrival.Request.Phase != phase;
@@ -212,6 +227,12 @@ public sealed class QuorumCoordinator : IDisposable
                 ResumeCheckpoint = resume,
             };
             reply.Members.AddRange(members);
+            if (change is { } periods)
+            {
+                reply.Periods.Add(periods.Periods);
+                reply.SwitchStep = periods.SwitchStep;
+            }
+
             arrival.Reply.TrySetResult(reply);
         }
     }

@@ -1,0 +1,117 @@
+using DesLoc.Transport.Collectives;
+using DesLoc.Transport.Grpc;
+using DesLoc.Transport.Membership;
+using DesLoc.Transport.Protocol;
+using Grpc.Core;
+
+namespace DesLoc.Transport.Tests.Grpc;
+
+public sealed class GrpcRingCollectiveTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+
+    [Theory]
+    [InlineData(2, 1000)]
+    [InlineData(3, 1001)]
+    [InlineData(4, 7)]
+    public async Task AllReduceMean_OverGrpc_GivesEveryReplicaTheMeanAndSendsTheRingBytes(int world, int length)
+    {
+        // 64-byte segments: every ring step spans many messages, so reassembly and overlap are exercised.
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(world, segmentBytes: 64);
+        float[][] buffers = [.. Enumerable.Range(0, world).Select(r => Enumerable.Range(0, length).Select(i => (float)(r * 1000 + i)).ToArray())];
+
+        long[] sent = await Task.WhenAll(Enumerable.Range(0, world).Select(r => group.Collectives[r].AllReduceMeanAsync(buffers[r], default).AsTask())).WaitAsync(s_timeout);
+
+        float offset = 1000f * (world - 1) / 2;
+        for (int r = 0; r < world; r++)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                Assert.Equal(i + offset, buffers[r][i], 1e-3f);
+            }
+
+            Assert.Equal(buffers[0], buffers[r]);   // bit-identical on every replica
+            Assert.Equal(RingTraffic.AllReduceBytes(length, 4, world, r), sent[r]);
+        }
+    }
+
+    [Fact]
+    public async Task AllGather_OverGrpc_DeliversEveryPayloadInRankOrder()
+    {
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3, segmentBytes: 5);
+
+        GatherResult[] results = await Task.WhenAll(Enumerable.Range(0, 3)
+            .Select(r => group.Collectives[r].AllGatherAsync(Enumerable.Repeat((byte)(r + 1), 3 + 4 * r).ToArray(), default).AsTask())).WaitAsync(s_timeout);
+
+        foreach (GatherResult result in results)
+        {
+            Assert.Equal([3, 7, 11], result.Payloads.Select(p => p.Length));
+            Assert.All(Enumerable.Range(0, 3), r => Assert.All(result.Payloads[r].ToArray(), b => Assert.Equal(r + 1, b)));
+        }
+
+        Assert.Equal(RingTraffic.AllGatherBytes([3, 7, 11], 1), results[1].BytesSent);
+    }
+
+    [Fact]
+    public async Task Broadcast_OverGrpc_CopiesTheRootsBuffer()
+    {
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3);
+        float[][] buffers = [.. Enumerable.Range(0, 3).Select(r => new[] { r, r + 0.5f })];
+
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(r => group.Collectives[r].BroadcastAsync(buffers[r], 1, default).AsTask())).WaitAsync(s_timeout);
+
+        Assert.All(buffers, b => Assert.Equal([1f, 1.5f], b));
+    }
+
+    [Fact]
+    public async Task AllReduceMean_SuccessorDown_FailsTheRoundWithinTheTimeout()
+    {
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3, timeout: TimeSpan.FromSeconds(2));
+        await group.StopAsync(1);
+
+        Task round = group.Collectives[0].AllReduceMeanAsync(new float[100], default).AsTask();
+
+        await Assert.ThrowsAsync<RoundFailedException>(() => round.WaitAsync(s_timeout));
+    }
+
+    [Fact]
+    public async Task AllReduceMean_WithinAQuorum_UsesOnlyItsMembers()
+    {
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3);
+        var quorum = new QuorumView(5, [0, 2]);
+        group.Collectives[0].Quorum = quorum;
+        group.Collectives[2].Quorum = quorum;
+        float[] a = [2f];
+        float[] c = [6f];
+
+        await Task.WhenAll(group.Collectives[0].AllReduceMeanAsync(a, default).AsTask(), group.Collectives[2].AllReduceMeanAsync(c, default).AsTask()).WaitAsync(s_timeout);
+
+        Assert.Equal(4f, a[0]);
+        Assert.Equal(4f, c[0]);
+        Assert.Equal(2, group.Collectives[0].WorldSize);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("wrong")]
+    public async Task Call_WithoutTheJobToken_IsRefused(string? token)
+    {
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(1);
+        using var peers = new PeerDirectory(group.Addresses, token ?? "");
+        Metadata headers = token is null ? [] : JobToken.Headers(token);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await peers.Replica(0).PingAsync(new PingRequest(), headers));
+
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task Call_WithTheJobToken_IsServed()
+    {
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(1);
+
+        PingReply reply = await group.Peers[0].Replica(0).PingAsync(new PingRequest(), JobToken.Headers(LoopbackGroup.Token));
+
+        Assert.Equal(7, reply.Step);
+    }
+}

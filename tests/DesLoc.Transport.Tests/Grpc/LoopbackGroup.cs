@@ -1,0 +1,98 @@
+using DesLoc.Transport.Collectives;
+using DesLoc.Transport.Grpc;
+using DesLoc.Transport.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace DesLoc.Transport.Tests.Grpc;
+
+/// <summary>N replica endpoints (Kestrel, HTTP/2 cleartext, 127.0.0.1, ephemeral ports) and their ring collectives.</summary>
+internal sealed class LoopbackGroup : IAsyncDisposable
+{
+    public const string Token = "job-secret";
+    private readonly List<WebApplication> _servers = [];
+
+    private LoopbackGroup()
+    {
+    }
+
+    public List<string> Addresses { get; } = [];
+
+    public List<GrpcRingCollective> Collectives { get; } = [];
+
+    public List<PeerDirectory> Peers { get; } = [];
+
+    public static async Task<LoopbackGroup> StartAsync(int members, int segmentBytes = 1 << 20, TimeSpan? timeout = null)
+    {
+        var group = new LoopbackGroup();
+        var mailboxes = new List<Mailbox>();
+        for (int rank = 0; rank < members; rank++)
+        {
+            var mailbox = new Mailbox();
+            mailboxes.Add(mailbox);
+            WebApplication server = await StartServerAsync(mailbox, new StubEndpoint(rank));
+            group._servers.Add(server);
+            group.Addresses.Add(server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        }
+
+        for (int rank = 0; rank < members; rank++)
+        {
+            var peers = new PeerDirectory(group.Addresses, Token);
+            group.Peers.Add(peers);
+            group.Collectives.Add(new GrpcRingCollective(rank, peers, mailboxes[rank], timeout ?? TimeSpan.FromSeconds(10), segmentBytes));
+        }
+
+        return group;
+    }
+
+    public async Task StopAsync(int rank) => await _servers[rank].StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (PeerDirectory peers in Peers)
+        {
+            peers.Dispose();
+        }
+
+        foreach (WebApplication server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static async Task<WebApplication> StartServerAsync(Mailbox mailbox, IReplicaEndpoint endpoint)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        builder.Services.AddSingleton(mailbox);
+        builder.Services.AddSingleton(endpoint);
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = PeerDirectory.MaxMessageBytes;
+            o.Interceptors.Add<JobTokenInterceptor>(Token);
+        });
+        WebApplication app = builder.Build();
+        app.MapGrpcService<ReplicaService>();
+        await app.StartAsync();
+        return app;
+    }
+
+    private sealed class StubEndpoint(int rank) : IReplicaEndpoint
+    {
+        public int Rank => rank;
+
+        public long Step => 7;
+
+        public Task<byte[]> SnapshotAsync(CancellationToken cancellationToken) => Task.FromResult(new byte[] { 1, 2, 3 });
+
+        public StatusReply Status() => new() { Rank = rank, Step = 7 };
+
+        public SetSyncPeriodsReply SetSyncPeriods(SetSyncPeriodsRequest request) => new() { Accepted = false, Message = "stub" };
+    }
+}
