@@ -16,7 +16,14 @@ internal static class Program
 {
     private static readonly CultureInfo s_text = CultureInfo.InvariantCulture;
 
-    public static async Task<int> Main(string[] args)
+    public static async Task<int> Main(string[] args) => args.FirstOrDefault() switch
+    {
+        "transport" => await Transport.TransportBenchmark.RunAsync(args),
+        "allreduce-worker" => await Transport.AllReduceWorker.RunAsync(args),
+        _ => await SyncComparisonAsync(args),
+    };
+
+    private static async Task<int> SyncComparisonAsync(string[] args)
     {
         int steps = args.Length > 1 ? int.Parse(args[1], s_text) : 1536;
         string output = args.Length > 2 ? args[2] : "bench/results/sync-comparison.md";

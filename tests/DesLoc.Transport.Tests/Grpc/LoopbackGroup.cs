@@ -2,12 +2,9 @@ using DesLoc.Transport.Collectives;
 using DesLoc.Transport.Grpc;
 using DesLoc.Transport.Protocol;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace DesLoc.Transport.Tests.Grpc;
 
@@ -67,18 +64,8 @@ internal sealed class LoopbackGroup : IAsyncDisposable
 
     private static async Task<WebApplication> StartServerAsync(Mailbox mailbox, IReplicaEndpoint endpoint)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
-        builder.Services.AddSingleton(mailbox);
-        builder.Services.AddSingleton(endpoint);
-        builder.Services.AddGrpc(o =>
-        {
-            o.MaxReceiveMessageSize = PeerDirectory.MaxMessageBytes;
-            o.Interceptors.Add<JobTokenInterceptor>(Token);
-        });
-        WebApplication app = builder.Build();
-        app.MapGrpcService<ReplicaService>();
+        WebApplication app = ReplicaServer.CreateBuilder(System.Net.IPAddress.Loopback, 0, Token, mailbox, endpoint).Build();
+        ReplicaServer.MapServices(app);
         await app.StartAsync();
         return app;
     }

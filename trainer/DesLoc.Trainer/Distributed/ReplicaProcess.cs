@@ -60,41 +60,18 @@ internal static class ReplicaProcess
         var gate = new FaultTolerantGate(environment.Rank, membership, collective, checkpoints, spec.Checkpoint.EverySteps, logger);
         var metrics = new TrainerMetrics(replica, collective, gate);
 
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
+        System.Net.IPAddress address = System.Net.IPAddress.Parse(environment.BindAddress);
+        var endpoint = new Endpoint(environment.Rank, replica, gate, collective, coordinator);
+        WebApplicationBuilder builder = ReplicaServer.CreateBuilder(address, environment.GrpcPort, environment.Token, mailbox, endpoint, coordinator);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, environment.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1));
         // Signals are handled below, so that the servers stay up until the current round is finished.
         builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();
-        builder.Services.AddSingleton(mailbox);
-        builder.Services.AddSingleton<IReplicaEndpoint>(new Endpoint(environment.Rank, replica, gate, collective, coordinator));
-        if (coordinator is not null)
-        {
-            builder.Services.AddSingleton(coordinator);
-        }
-
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            System.Net.IPAddress address = System.Net.IPAddress.Parse(environment.BindAddress);
-            kestrel.Listen(address, environment.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(address, environment.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
-            kestrel.Limits.MaxRequestBodySize = null;
-        });
-        builder.Services.AddGrpc(grpc =>
-        {
-            grpc.MaxReceiveMessageSize = PeerDirectory.MaxMessageBytes;
-            grpc.MaxSendMessageSize = PeerDirectory.MaxMessageBytes;
-            grpc.Interceptors.Add<JobTokenInterceptor>(environment.Token);
-        });
 
         await using WebApplication app = builder.Build();
-        app.MapGrpcService<ReplicaService>();
+        ReplicaServer.MapServices(app);
         app.MapMetrics("/metrics", metrics.Registry);
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", () => gate.Started ? Results.Text("ready") : Results.Text("waiting for the first quorum", statusCode: 503));
-        if (coordinator is not null)
-        {
-            app.MapGrpcService<CoordinatorService>();
-        }
-
         await app.StartAsync();
 
         using var stop = new CancellationTokenSource();

@@ -50,6 +50,7 @@ public sealed class PeerDirectory : IDisposable
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 KeepAlivePingDelay = TimeSpan.FromSeconds(30),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                InitialHttp2StreamWindowSize = Http2Tuning.StreamWindowBytes,
             },
             HttpVersion = HttpVersion.Version20,
         });

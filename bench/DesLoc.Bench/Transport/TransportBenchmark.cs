@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using DesLoc.Sync.State;
+using DesLoc.Transport.Grpc;
+using DesLoc.Transport.Membership;
+using DesLoc.Transport.Protocol;
+using Microsoft.AspNetCore.Builder;
+
+namespace DesLoc.Bench.Transport;
+
+/// <summary>
+/// <c>transport [MiB] [repeats]</c>: all-reduce of a float32 buffer among 2 and 4 local processes through the gRPC
+/// ring, the same ring over raw TCP (the ceiling) and PyTorch gloo (when Debian's python3-torch is installed), all
+/// in this run; then one heal: the state of a 10M-parameter model (params and both moments) fetched from a peer.
+/// </summary>
+internal static class TransportBenchmark
+{
+    private static readonly CultureInfo s_text = CultureInfo.InvariantCulture;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int mib = args.Length > 1 ? int.Parse(args[1], s_text) : 100;
+        int repeats = args.Length > 2 ? int.Parse(args[2], s_text) : 5;
+        string output = args.Length > 3 ? args[3] : "bench/results/transport.md";
+        bool gloo = GlooAvailable();
+        var table = new StringBuilder();
+        table.AppendLine(string.Create(s_text, $"All-reduce (mean) of {mib} MiB float32 on loopback; median of {repeats} after a warm-up; each process is a separate OS process."));
+        table.AppendLine();
+        table.AppendLine("| processes | DesLoc gRPC ring | raw TCP ring (ceiling) | gRPC / TCP | PyTorch gloo | gRPC / gloo |");
+        table.AppendLine("|---:|---:|---:|---:|---:|---:|");
+        foreach (int world in new[] { 2, 4 })
+        {
+            double grpc = Median(await RunWorkersAsync("grpc", world, mib, repeats));
+            double tcp = Median(await RunWorkersAsync("tcp", world, mib, repeats));
+            double? reference = gloo ? Median(await RunGlooAsync(world, mib, repeats)) : null;
+            string glooCell = reference is { } g ? string.Create(s_text, $"{g * 1000:0} ms") : "not installed";
+            string versus = reference is { } r ? string.Create(s_text, $"{grpc / r:0.00}x") : "n/a";
+            string line = string.Create(s_text, $"| {world} | {grpc * 1000:0} ms ({mib / grpc:0} MiB/s) | {tcp * 1000:0} ms | {grpc / tcp:0.00}x | {glooCell} | {versus} |");
+            table.AppendLine(line);
+            Console.WriteLine(line);
+        }
+
+        (double seconds, long bytes) = await HealAsync(10_000_000, repeats);
+        table.AppendLine();
+        table.AppendLine(string.Create(s_text,
+            $"Heal: fetching a 10M-parameter replica's state (params, m1, m2: {bytes / 1e6:0} MB with its SHA-256) from a peer over gRPC and verifying it: {seconds * 1000:0} ms (median of {repeats})."));
+
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        string header = string.Create(s_text, $"# Transport\n\nMachine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; date {DateTime.UtcNow:yyyy-MM-dd}; command `bash bench/transport.sh {mib} {repeats}`.\n\n");
+        await File.WriteAllTextAsync(output, header + table);
+        Console.WriteLine();
+        Console.WriteLine(table);
+        return 0;
+    }
+
+    private static async Task<double[]> RunWorkersAsync(string transport, int world, int mib, int repeats)
+    {
+        int[] ports = [.. Enumerable.Range(0, world).Select(_ => FreePort())];
+        string self = typeof(TransportBenchmark).Assembly.Location;
+        Process[] workers = [.. Enumerable.Range(0, world).Select(rank => Start("dotnet",
+            [self, "allreduce-worker", transport, $"{rank}", $"{world}", string.Join(",", ports), $"{mib}", $"{repeats}"]))];
+        string[] outputs = await Task.WhenAll(workers.Select(w => w.StandardOutput.ReadToEndAsync()));
+        await Task.WhenAll(workers.Select(w => w.WaitForExitAsync()));
+        return Parse(outputs[0], $"{transport} worker");
+    }
+
+    private static async Task<double[]> RunGlooAsync(int world, int mib, int repeats)
+    {
+        using Process python = Start("/usr/bin/python3", ["bench/gloo_allreduce.py", $"{world}", $"{mib}", $"{repeats}", $"{FreePort()}"]);
+        string output = await python.StandardOutput.ReadToEndAsync();
+        await python.WaitForExitAsync();
+        return Parse(output, "gloo");
+    }
+
+    /// <summary>A peer serves a 10M-parameter state; the joiner fetches, checks and parses it, as heal does.</summary>
+    private static async Task<(double Seconds, long Bytes)> HealAsync(int parameters, int repeats)
+    {
+        var bundle = new StateBundle();
+        var random = new Random(1);
+        foreach (string name in new[] { "replica.params", "replica.m1", "replica.m2" })
+        {
+            bundle.SetFloats(name, Enumerable.Range(0, parameters).Select(_ => (float)random.NextDouble()).ToArray());
+        }
+
+        byte[] state = bundle.ToBytes();
+        int port = FreePort();
+        await using WebApplication app = ReplicaServer.CreateBuilder(IPAddress.Loopback, port, "bench", new Mailbox(), new Donor(state)).Build();
+        ReplicaServer.MapServices(app);
+        await app.StartAsync();
+        using var peers = new PeerDirectory([$"127.0.0.1:{port}"], "bench");
+        var membership = new MembershipClient(1, peers, null);
+        var seconds = new List<double>();
+        for (int i = 0; i <= repeats; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            StateBundle fetched = StateBundle.FromBytes(await membership.FetchStateAsync(0, 1, default));
+            double elapsed = clock.Elapsed.TotalSeconds;
+            if (fetched.Floats("replica.m2").Length != parameters)
+            {
+                throw new InvalidOperationException("Heal fetched the wrong state.");
+            }
+
+            if (i > 0)
+            {
+                seconds.Add(elapsed);   // the first fetch warms the connection
+            }
+        }
+
+        return (Median([.. seconds]), state.LongLength);
+    }
+
+    private static Process Start(string file, IEnumerable<string> arguments)
+    {
+        // Standard error is inherited, so a worker's failure shows in the console.
+        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, UseShellExecute = false };
+        return Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start.");
+    }
+
+    private static double[] Parse(string output, string what)
+    {
+        string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
+        return line is null
+            ? throw new InvalidOperationException($"The {what} printed no result:\n{output}")
+            : [.. line["RESULT ".Length..].Split(',').Select(s => double.Parse(s, s_text))];
+    }
+
+    private static double Median(double[] values)
+    {
+        double[] sorted = [.. values.Order()];
+        return sorted[sorted.Length / 2];
+    }
+
+    private static bool GlooAvailable()
+    {
+        if (!File.Exists("/usr/bin/python3"))
+        {
+            return false;
+        }
+
+        using Process check = Start("/usr/bin/python3", ["-c", "import torch.distributed"]);
+        check.WaitForExit();
+        return check.ExitCode == 0;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class Donor(byte[] state) : IReplicaEndpoint
+    {
+        public int Rank => 0;
+
+        public long Step => 0;
+
+        public Task<byte[]> SnapshotAsync(CancellationToken cancellationToken) => Task.FromResult(state);
+
+        public StatusReply Status() => new();
+
+        public SetSyncPeriodsReply SetSyncPeriods(SetSyncPeriodsRequest request) => new();
+    }
+}
