@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Builder;
 namespace DesLoc.Bench.Transport;
 
 /// <summary>
-/// One process of the all-reduce benchmark: <c>allreduce-worker grpc|tcp RANK WORLD PORTS MIB REPEATS</c>. Prints
+/// One process of the all-reduce benchmark: <c>allreduce-worker socket|grpc|tcp RANK WORLD PORTS MIB REPEATS</c>. Prints
 /// <c>RESULT seconds,seconds,...</c> (one per timed all-reduce) after a warm-up round.
 /// </summary>
 internal static class AllReduceWorker
@@ -26,9 +26,9 @@ internal static class AllReduceWorker
         int floats = int.Parse(args[5], CultureInfo.InvariantCulture) * (1 << 20) / sizeof(float);
         int repeats = int.Parse(args[6], CultureInfo.InvariantCulture);
         float[] buffer = new float[floats];
-        Func<Task> allReduce = transport == "grpc"
-            ? await GrpcAsync(rank, world, ports, buffer)
-            : await TcpAsync(rank, world, ports, buffer);
+        Func<Task> allReduce = transport == "tcp"
+            ? await TcpAsync(rank, world, ports, buffer)
+            : await DesLocAsync(transport, rank, world, ports, buffer);
 
         await allReduce();   // warm-up (connections, JIT)
         var seconds = new List<double>();
@@ -45,7 +45,8 @@ internal static class AllReduceWorker
         return 0;
     }
 
-    private static async Task<Func<Task>> GrpcAsync(int rank, int world, int[] ports, float[] buffer)
+    /// <summary>DesLoc's ring collective, over the gRPC link or the socket data plane (gRPC port + 1).</summary>
+    private static async Task<Func<Task>> DesLocAsync(string link, int rank, int world, int[] ports, float[] buffer)
     {
         const string Token = "bench";
         var mailbox = new Mailbox();
@@ -53,7 +54,10 @@ internal static class AllReduceWorker
         ReplicaServer.MapServices(app);
         await app.StartAsync();
         var peers = new PeerDirectory([.. ports.Select(p => $"127.0.0.1:{p}")], Token);
-        var collective = new GrpcRingCollective(rank, peers, mailbox, TimeSpan.FromMinutes(2));
+        IRingLink ringLink = link == "socket"
+            ? new SocketRingLink(rank, [.. ports.Select(p => ("127.0.0.1", p + 1))], new SocketDataPlane(IPAddress.Loopback, ports[rank] + 1, Token))
+            : new GrpcRingLink(rank, peers, mailbox);
+        var collective = new RingCollective(rank, world, ringLink, TimeSpan.FromMinutes(2));
         await WaitForPeersAsync(peers, world);
         return async () => await collective.AllReduceMeanAsync(buffer, default);
     }

@@ -29,16 +29,18 @@ internal static class TransportBenchmark
         var table = new StringBuilder();
         table.AppendLine(string.Create(s_text, $"All-reduce (mean) of {mib} MiB float32 on loopback; median of {repeats} after a warm-up; each process is a separate OS process."));
         table.AppendLine();
-        table.AppendLine("| processes | DesLoc gRPC ring | raw TCP ring (ceiling) | gRPC / TCP | PyTorch gloo | gRPC / gloo |");
-        table.AppendLine("|---:|---:|---:|---:|---:|---:|");
+        table.AppendLine("| processes | DesLoc ring, socket data plane | DesLoc ring, gRPC link | raw TCP ring (ceiling) | socket / TCP | PyTorch gloo | socket / gloo |");
+        table.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
         foreach (int world in new[] { 2, 4 })
         {
+            double socket = Median(await RunWorkersAsync("socket", world, mib, repeats));
             double grpc = Median(await RunWorkersAsync("grpc", world, mib, repeats));
             double tcp = Median(await RunWorkersAsync("tcp", world, mib, repeats));
             double? reference = gloo ? Median(await RunGlooAsync(world, mib, repeats)) : null;
             string glooCell = reference is { } g ? string.Create(s_text, $"{g * 1000:0} ms") : "not installed";
-            string versus = reference is { } r ? string.Create(s_text, $"{grpc / r:0.00}x") : "n/a";
-            string line = string.Create(s_text, $"| {world} | {grpc * 1000:0} ms ({mib / grpc:0} MiB/s) | {tcp * 1000:0} ms | {grpc / tcp:0.00}x | {glooCell} | {versus} |");
+            string versus = reference is { } r ? string.Create(s_text, $"{socket / r:0.00}x") : "n/a";
+            string line = string.Create(s_text,
+                $"| {world} | {socket * 1000:0} ms ({mib / socket:0} MiB/s) | {grpc * 1000:0} ms | {tcp * 1000:0} ms | {socket / tcp:0.00}x | {glooCell} | {versus} |");
             table.AppendLine(line);
             Console.WriteLine(line);
         }
@@ -58,7 +60,7 @@ internal static class TransportBenchmark
 
     private static async Task<double[]> RunWorkersAsync(string transport, int world, int mib, int repeats)
     {
-        int[] ports = [.. Enumerable.Range(0, world).Select(_ => FreePort())];
+        int[] ports = [.. Enumerable.Range(0, world).Select(_ => FreePortPair())];
         string self = typeof(TransportBenchmark).Assembly.Location;
         Process[] workers = [.. Enumerable.Range(0, world).Select(rank => Start("dotnet",
             [self, "allreduce-worker", transport, $"{rank}", $"{world}", string.Join(",", ports), $"{mib}", $"{repeats}"]))];
@@ -143,6 +145,24 @@ internal static class TransportBenchmark
         using Process check = Start("/usr/bin/python3", ["-c", "import torch.distributed"]);
         check.WaitForExit();
         return check.ExitCode == 0;
+    }
+
+    /// <summary>A free port whose successor is free too (the socket data plane listens on the gRPC port + 1).</summary>
+    private static int FreePortPair()
+    {
+        while (true)
+        {
+            int port = FreePort();
+            try
+            {
+                using var next = new TcpListener(IPAddress.Loopback, port + 1);
+                next.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
     }
 
     private static int FreePort()

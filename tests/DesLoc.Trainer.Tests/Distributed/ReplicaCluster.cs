@@ -29,7 +29,7 @@ internal sealed class ReplicaCluster : IDisposable
         _specPath = Path.Combine(Directory, "spec.json");
         File.WriteAllText(_specPath, JobSpecLoader.ToJson(spec));
         _processes = new Process?[spec.Replicas];
-        _grpcPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => FreePort())];
+        _grpcPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => FreePortPair())];
         _metricsPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => FreePort())];
     }
 
@@ -187,6 +187,24 @@ internal sealed class ReplicaCluster : IDisposable
             lock (writer)
             {
                 writer.WriteLine(line);
+            }
+        }
+    }
+
+    /// <summary>A free port whose successor is free too: a replica's data plane listens on its gRPC port + 1.</summary>
+    private static int FreePortPair()
+    {
+        while (true)
+        {
+            int port = FreePort();
+            try
+            {
+                using var next = new TcpListener(IPAddress.Loopback, port + 1);
+                next.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
             }
         }
     }

@@ -8,11 +8,15 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace DesLoc.Transport.Tests.Grpc;
 
-/// <summary>N replica endpoints (Kestrel, HTTP/2 cleartext, 127.0.0.1, ephemeral ports) and their ring collectives.</summary>
+/// <summary>
+/// N replica endpoints (Kestrel, HTTP/2 cleartext, 127.0.0.1, ephemeral ports), their socket data planes and their
+/// ring collectives over the chosen link ("grpc" or "socket").
+/// </summary>
 internal sealed class LoopbackGroup : IAsyncDisposable
 {
     public const string Token = "job-secret";
     private readonly List<WebApplication> _servers = [];
+    private readonly List<SocketDataPlane> _planes = [];
 
     private LoopbackGroup()
     {
@@ -20,11 +24,11 @@ internal sealed class LoopbackGroup : IAsyncDisposable
 
     public List<string> Addresses { get; } = [];
 
-    public List<GrpcRingCollective> Collectives { get; } = [];
+    public List<RingCollective> Collectives { get; } = [];
 
     public List<PeerDirectory> Peers { get; } = [];
 
-    public static async Task<LoopbackGroup> StartAsync(int members, int segmentBytes = 1 << 20, TimeSpan? timeout = null)
+    public static async Task<LoopbackGroup> StartAsync(int members, string link = "grpc", int segmentBytes = 64 << 10, TimeSpan? timeout = null)
     {
         var group = new LoopbackGroup();
         var mailboxes = new List<Mailbox>();
@@ -39,15 +43,28 @@ internal sealed class LoopbackGroup : IAsyncDisposable
 
         for (int rank = 0; rank < members; rank++)
         {
+            group._planes.Add(new SocketDataPlane(System.Net.IPAddress.Loopback, 0, Token));
+        }
+
+        (string, int)[] dataEndpoints = [.. group._planes.Select(p => ("127.0.0.1", p.Port))];
+        for (int rank = 0; rank < members; rank++)
+        {
             var peers = new PeerDirectory(group.Addresses, Token);
             group.Peers.Add(peers);
-            group.Collectives.Add(new GrpcRingCollective(rank, peers, mailboxes[rank], timeout ?? TimeSpan.FromSeconds(10), segmentBytes));
+            IRingLink ringLink = link == "socket"
+                ? new SocketRingLink(rank, dataEndpoints, group._planes[rank])
+                : new GrpcRingLink(rank, peers, mailboxes[rank], segmentBytes);
+            group.Collectives.Add(new RingCollective(rank, members, ringLink, timeout ?? TimeSpan.FromSeconds(10)));
         }
 
         return group;
     }
 
-    public async Task StopAsync(int rank) => await _servers[rank].StopAsync();
+    public async Task StopAsync(int rank)
+    {
+        await _servers[rank].StopAsync();
+        await _planes[rank].DisposeAsync();
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -59,6 +76,11 @@ internal sealed class LoopbackGroup : IAsyncDisposable
         foreach (WebApplication server in _servers)
         {
             await server.DisposeAsync();
+        }
+
+        foreach (SocketDataPlane plane in _planes)
+        {
+            await plane.DisposeAsync();
         }
     }
 

@@ -152,21 +152,39 @@ public sealed class QuorumCoordinatorTests
 
 public sealed class QuorumCoordinatorPeriodTests
 {
+    private static async Task<QuorumReply[]> BothArriveAsync(QuorumCoordinator coordinator, long step) => await Task.WhenAll(
+        coordinator.ArriveAsync(new QuorumRequest { Rank = 0, Step = step, Phase = 2 }, default),
+        coordinator.ArriveAsync(new QuorumRequest { Rank = 1, Step = step, Phase = 2 }, default));
+
+    private static Task<bool[]> BothVoteAsync(QuorumCoordinator coordinator, ulong quorum, bool ok) => Task.WhenAll(
+        coordinator.CommitAsync(quorum, 0, true, default), coordinator.CommitAsync(quorum, 1, ok, default));
+
     [Fact]
-    public async Task ProposePeriods_TravelsWithTheNextQuorumOnly()
+    public async Task ProposePeriods_TravelsUntilAQuorumCarryingItCommits_WithOneSwitchStep()
     {
         using var coordinator = new QuorumCoordinator(2, 1, (_, _) => Task.FromResult(true), TimeProvider.System, new CoordinatorOptions());
-        coordinator.ProposePeriods(new Dictionary<string, int> { ["outer"] = 64 }, switchStep: 100);
+        coordinator.ProposePeriods(new Dictionary<string, int> { ["outer"] = 64 }, switchStep: 10);
 
-        QuorumReply[] first = await Task.WhenAll(
-            coordinator.ArriveAsync(new QuorumRequest { Rank = 0, Step = 32, Phase = 2 }, default),
-            coordinator.ArriveAsync(new QuorumRequest { Rank = 1, Step = 32, Phase = 2 }, default));
-        QuorumReply[] second = await Task.WhenAll(
-            coordinator.ArriveAsync(new QuorumRequest { Rank = 0, Step = 64, Phase = 2 }, default),
-            coordinator.ArriveAsync(new QuorumRequest { Rank = 1, Step = 64, Phase = 2 }, default));
+        QuorumReply[] first = await BothArriveAsync(coordinator, 32);
+        await BothVoteAsync(coordinator, first[0].QuorumId, ok: false);   // the round failed: redone, change still pending
+        QuorumReply[] retry = await BothArriveAsync(coordinator, 32);
+        await BothVoteAsync(coordinator, retry[0].QuorumId, ok: true);
+        QuorumReply[] after = await BothArriveAsync(coordinator, 64);
 
-        Assert.All(first, r => Assert.Equal(64, r.Periods["outer"]));
-        Assert.All(first, r => Assert.Equal(100, r.SwitchStep));
-        Assert.All(second, r => Assert.Empty(r.Periods));
+        Assert.All(first.Concat(retry), r => Assert.Equal(64, r.Periods["outer"]));
+        Assert.All(first.Concat(retry), r => Assert.Equal(33, r.SwitchStep));   // fixed once: the step after the first carrying sync point
+        Assert.All(after, r => Assert.Empty(r.Periods));
+    }
+
+    [Fact]
+    public async Task QuorumIds_AfterACoordinatorRestart_DoNotRepeat()
+    {
+        using var first = new QuorumCoordinator(1, 1, (_, _) => Task.FromResult(true), TimeProvider.System, new CoordinatorOptions());
+        using var restarted = new QuorumCoordinator(1, 1, (_, _) => Task.FromResult(true), TimeProvider.System, new CoordinatorOptions());
+
+        QuorumReply a = await first.ArriveAsync(new QuorumRequest { Rank = 0, Joining = true }, default);
+        QuorumReply b = await restarted.ArriveAsync(new QuorumRequest { Rank = 0, Joining = true }, default);
+
+        Assert.NotEqual(a.QuorumId, b.QuorumId);
     }
 }

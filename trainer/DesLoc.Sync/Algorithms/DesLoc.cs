@@ -9,7 +9,8 @@ namespace DesLoc.Sync.Algorithms;
 /// half of Local Adam at the same Kx and 170x less than DDP at Kx = 256.
 /// </summary>
 /// <remarks>
-/// Decisions: the raw second moment is averaged (it is linear in the EMA; averaging sqrt(v) would not be);
+/// Decisions: gradients are clipped by their global norm (as in the DDP baseline), not coordinate-wise as the
+/// DES-LOC notes describe, so every method shares one inner optimizer; the raw second moment is averaged (it is linear in the EMA; averaging sqrt(v) would not be);
 /// AdamW's bias correction uses its own update count, which is the same on every replica since each applies
 /// one update per step, so averaged moments stay correctly de-biased. Bytes are counted per state, so a step
 /// that is a multiple of all three periods counts three exchanges.

@@ -24,6 +24,18 @@ public sealed record JobSpec
     public CheckpointSpec Checkpoint { get; init; } = new();
 
     public FaultToleranceSpec FaultTolerance { get; init; } = new();
+
+    public TransportSpec Transport { get; init; } = new();
+}
+
+/// <summary>How ring traffic moves between replica processes.</summary>
+public sealed record TransportSpec
+{
+    /// <summary>
+    /// <c>socket</c> (default): bulk bytes over plain TCP on the gRPC port + 1, authenticated by the job token;
+    /// <c>grpc</c>: everything over the gRPC port, at gRPC's lower throughput, when only one port can be opened.
+    /// </summary>
+    public string DataPlane { get; init; } = "socket";
 }
 
 /// <summary>Periodic checkpoints of each replica (replica processes only).</summary>

@@ -20,6 +20,11 @@ public static class JobSpecValidation
 
         AtLeast(errors, "checkpoint.everySteps", spec.Checkpoint.EverySteps, 0);
         AtLeast(errors, "checkpoint.keep", spec.Checkpoint.Keep, 1);
+        if (spec.Transport.DataPlane is not ("socket" or "grpc"))
+        {
+            errors.Add($"transport.dataPlane must be socket or grpc (got {spec.Transport.DataPlane}).");
+        }
+
         Positive(errors, "faultTolerance.roundTimeoutSeconds", spec.FaultTolerance.RoundTimeoutSeconds);
         Positive(errors, "faultTolerance.joinTimeoutSeconds", spec.FaultTolerance.JoinTimeoutSeconds);
         Positive(errors, "faultTolerance.arrivalTimeoutSeconds", spec.FaultTolerance.ArrivalTimeoutSeconds);

@@ -19,7 +19,7 @@ namespace DesLoc.Trainer.Distributed;
 internal sealed class FaultTolerantGate(
     int rank,
     MembershipClient membership,
-    GrpcRingCollective collective,
+    RingCollective collective,
     CheckpointStore? checkpoints,
     int checkpointEverySteps,
     ILogger logger) : ISyncGate
@@ -40,13 +40,13 @@ internal sealed class FaultTolerantGate(
     {
         var request = new QuorumRequest { Rank = rank, Joining = true };
         request.CheckpointSteps.AddRange(checkpoints?.ValidSteps() ?? []);
-        QuorumReply reply = await membership.ArriveAsync(request, cancellationToken);
+        (QuorumReply reply, ResumePoint? healed) = await ArriveOrHealAsync(replica, request, cancellationToken);
         LastQuorum = reply;
         Started = true;
         SchedulePeriodChange(replica, reply);
-        if (reply.HealFrom >= 0)
+        if (healed is not null)
         {
-            return await HealAsync(replica, reply, cancellationToken);
+            return healed;
         }
 
         if (reply.ResumeCheckpoint >= 0 && checkpoints is not null)
@@ -79,10 +79,10 @@ internal sealed class FaultTolerantGate(
         var request = new QuorumRequest { Rank = rank, Step = step, Phase = (int)phase };
         if (quorum is null)
         {
-            quorum = await membership.ArriveAsync(request, cancellationToken);
-            if (quorum.HealFrom >= 0)
+            (quorum, ResumePoint? healed) = await ArriveOrHealAsync(replica, request, cancellationToken);
+            if (healed is not null)
             {
-                return await HealAsync(replica, quorum, cancellationToken);
+                return healed;
             }
         }
 
@@ -118,10 +118,35 @@ internal sealed class FaultTolerantGate(
                 replica.SchedulePeriods(keep.SwitchStep, keep.Periods);
             }
 
-            quorum = await membership.ArriveAsync(request, cancellationToken);
-            if (quorum.HealFrom >= 0)
+            (quorum, ResumePoint? healedAfterFailure) = await ArriveOrHealAsync(replica, request, cancellationToken);
+            if (healedAfterFailure is not null)
             {
-                return await HealAsync(replica, quorum, cancellationToken);
+                return healedAfterFailure;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Arrives at the sync point; when the coordinator says to heal, fetches the donor's state. A heal that fails
+    /// (the donor died mid-transfer) leaves this replica's state untouched, so it simply arrives again.
+    /// </summary>
+    private async Task<(QuorumReply Quorum, ResumePoint? Healed)> ArriveOrHealAsync(ReplicaTrainer replica, QuorumRequest request, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            QuorumReply reply = await membership.ArriveAsync(request, cancellationToken);
+            if (reply.HealFrom < 0)
+            {
+                return (reply, null);
+            }
+
+            try
+            {
+                return (reply, await HealAsync(replica, reply, cancellationToken));
+            }
+            catch (Exception e) when (e is Grpc.Core.RpcException or InvalidDataException or IOException && !cancellationToken.IsCancellationRequested)
+            {
+                logger.HealFailed(rank, reply.HealFrom, e.Message);
             }
         }
     }

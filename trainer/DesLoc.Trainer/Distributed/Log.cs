@@ -20,6 +20,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Information, Message = "Healed rank {Rank} from rank {Donor}: {Bytes} bytes of state at step {Step}")]
     public static partial void Healed(this ILogger logger, int rank, int donor, int bytes, long step);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heal of rank {Rank} from rank {Donor} failed, arriving again: {Reason}")]
+    public static partial void HealFailed(this ILogger logger, int rank, int donor, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Message}")]
     public static partial void CheckpointRefused(this ILogger logger, string message);
 

@@ -5,7 +5,8 @@ namespace DesLoc.Trainer.Distributed;
 
 /// <summary>
 /// The contract with the operator (DESIGN.md §5): who this replica is, where its peers are, the job spec and the
-/// job's token, all from environment variables. The names are duplicated on the operator's side on purpose and
+/// job's token, all from environment variables. A replica also listens on its gRPC port + 1 for bulk ring data
+/// (<c>transport.dataPlane: socket</c>), so the job's Service must expose both ports. The names are duplicated on the operator's side on purpose and
 /// pinned by a contract test.
 /// </summary>
 internal sealed record ReplicaEnvironment(

@@ -42,7 +42,14 @@ internal static class ReplicaProcess
         set_num_threads(1);
         using var peers = new PeerDirectory(environment.Peers, environment.Token);
         var mailbox = new Mailbox();
-        var collective = new GrpcRingCollective(environment.Rank, peers, mailbox, TimeSpan.FromSeconds(spec.FaultTolerance.RoundTimeoutSeconds));
+        System.Net.IPAddress address = System.Net.IPAddress.Parse(environment.BindAddress);
+        await using SocketDataPlane? dataPlane = spec.Transport.DataPlane == "socket"
+            ? new SocketDataPlane(address, environment.GrpcPort + 1, environment.Token)
+            : null;
+        IRingLink link = dataPlane is not null
+            ? new SocketRingLink(environment.Rank, [.. environment.Peers.Select(SocketDataPlane.DataEndpointOf)], dataPlane)
+            : new GrpcRingLink(environment.Rank, peers, mailbox);
+        var collective = new RingCollective(environment.Rank, environment.WorldSize, link, TimeSpan.FromSeconds(spec.FaultTolerance.RoundTimeoutSeconds));
         using QuorumCoordinator? coordinator = environment.Rank == 0
             ? new QuorumCoordinator(environment.WorldSize, spec.MinReplicas ?? 1, (peer, ct) => MembershipClient.PingAsync(peers, peer, ct), TimeProvider.System, new CoordinatorOptions
             {
@@ -60,7 +67,6 @@ internal static class ReplicaProcess
         var gate = new FaultTolerantGate(environment.Rank, membership, collective, checkpoints, spec.Checkpoint.EverySteps, logger);
         var metrics = new TrainerMetrics(replica, collective, gate);
 
-        System.Net.IPAddress address = System.Net.IPAddress.Parse(environment.BindAddress);
         var endpoint = new Endpoint(environment.Rank, replica, gate, collective, coordinator);
         WebApplicationBuilder builder = ReplicaServer.CreateBuilder(address, environment.GrpcPort, environment.Token, mailbox, endpoint, coordinator);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, environment.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1));
@@ -126,7 +132,7 @@ internal static class ReplicaProcess
     }
 
     /// <summary>Serves the replica's state and status to peers and the operator.</summary>
-    private sealed class Endpoint(int rank, ReplicaTrainer replica, FaultTolerantGate gate, GrpcRingCollective collective, QuorumCoordinator? coordinator) : IReplicaEndpoint
+    private sealed class Endpoint(int rank, ReplicaTrainer replica, FaultTolerantGate gate, RingCollective collective, QuorumCoordinator? coordinator) : IReplicaEndpoint
     {
         public int Rank => rank;
 

@@ -11,7 +11,7 @@ namespace DesLoc.Trainer.Distributed;
 /// </summary>
 internal sealed class TrainerMetrics
 {
-    public TrainerMetrics(ReplicaTrainer replica, GrpcRingCollective collective, FaultTolerantGate gate)
+    public TrainerMetrics(ReplicaTrainer replica, RingCollective collective, FaultTolerantGate gate)
     {
         Registry = Metrics.NewCustomRegistry();
         MetricFactory metrics = Metrics.WithCustomRegistry(Registry);

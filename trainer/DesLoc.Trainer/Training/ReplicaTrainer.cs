@@ -101,7 +101,8 @@ internal sealed class ReplicaTrainer : IDisposable
 
         (long step, Stage stage) = start is { } point ? Continue(point) : (1, Stage.Compute);
         Interlocked.Exchange(ref _completedSteps, step - 1);
-        while (step <= _spec.Training.Steps && !StopRequested)
+        // A stop request is honoured only between steps, so a checkpoint always holds a whole step.
+        while (step <= _spec.Training.Steps && !(StopRequested && stage == Stage.Compute))
         {
             cancellationToken.ThrowIfCancellationRequested();
             switch (stage)
@@ -120,6 +121,7 @@ internal sealed class ReplicaTrainer : IDisposable
                     if (await ExchangeAsync(gate, step, backward, cancellationToken) is { } healedInBackward)
                     {
                         (step, stage) = Continue(healedInBackward);
+                        Interlocked.Exchange(ref _completedSteps, step - 1);
                         break;
                     }
 
@@ -130,6 +132,7 @@ internal sealed class ReplicaTrainer : IDisposable
                     if (await ExchangeAsync(gate, step, SyncPhase.AfterStep, cancellationToken) is { } healedInStep)
                     {
                         (step, stage) = Continue(healedInStep);
+                        Interlocked.Exchange(ref _completedSteps, step - 1);
                         break;
                     }
 

@@ -19,12 +19,12 @@ public sealed class Mailbox
 
     public void Complete(ulong quorum, ulong operation) => _queues.TryRemove((quorum, operation), out _);
 
-    /// <summary>Drops everything that belongs to older quorums (rounds that were abandoned).</summary>
-    public void Forget(ulong olderThanQuorum)
+    /// <summary>Drops everything that belongs to any other quorum (abandoned rounds, or late segments of finished ones).</summary>
+    public void KeepOnly(ulong current)
     {
         foreach ((ulong Quorum, ulong Operation) key in _queues.Keys)
         {
-            if (key.Quorum < olderThanQuorum)
+            if (key.Quorum != current)
             {
                 _queues.TryRemove(key, out _);
             }

@@ -44,14 +44,22 @@ public sealed class MembershipClient(int rank, PeerDirectory peers, QuorumCoordi
             return await local.CommitAsync(quorumId, rank, ok, cancellationToken);
         }
 
-        try
+        // A vote is idempotent (ballots are kept by rank), so a lost call is retried: treating it as an abort would
+        // roll this replica back alone while the others keep the committed round. A restarted coordinator does not
+        // know the quorum and answers false, which is right: its members re-form and redo the round.
+        var request = new CommitRequest { QuorumId = quorumId, Rank = rank, Ok = ok };
+        TimeSpan backoff = TimeSpan.FromMilliseconds(100);
+        while (true)
         {
-            var request = new CommitRequest { QuorumId = quorumId, Rank = rank, Ok = ok };
-            return (await peers.Coordinator(CoordinatorRank).CommitAsync(request, JobToken.Headers(peers.Token), cancellationToken: cancellationToken)).Committed;
-        }
-        catch (RpcException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
+            try
+            {
+                return (await peers.Coordinator(CoordinatorRank).CommitAsync(request, JobToken.Headers(peers.Token), cancellationToken: cancellationToken)).Committed;
+            }
+            catch (RpcException e) when (e.StatusCode is not StatusCode.Unauthenticated && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(backoff, cancellationToken);
+                backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 2000));
+            }
         }
     }
 

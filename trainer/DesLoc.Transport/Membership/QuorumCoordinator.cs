@@ -23,7 +23,8 @@ public sealed class QuorumCoordinator : IDisposable
     private readonly Dictionary<ulong, Vote> _votes = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private (Dictionary<string, int> Periods, long SwitchStep)? _proposedPeriods;
+    private PeriodChange? _proposedPeriods;
+    private long _generation;
     private DateTimeOffset _firstArrival;
     private bool _started;
     private ulong _lastQuorumId;
@@ -35,6 +36,8 @@ public sealed class QuorumCoordinator : IDisposable
         _time = time;
         _options = options;
         _expected = [.. Enumerable.Range(0, worldSize)];
+        // Ids start in a random epoch: after a coordinator restart no id repeats one its members still remember.
+        _lastQuorumId = (ulong)Random.Shared.Next(1, int.MaxValue) << 32;
         _loop = Task.Run(LoopAsync);
     }
 
@@ -56,6 +59,17 @@ public sealed class QuorumCoordinator : IDisposable
 
             _arrivals[request.Rank] = arrival;
             _expected.Add(request.Rank);
+            // A caller that gave up must not become a phantom member of the next quorum.
+            cancellationToken.Register(() =>
+            {
+                lock (_gate)
+                {
+                    if (_arrivals.TryGetValue(request.Rank, out Arrival? current) && current == arrival)
+                    {
+                        _arrivals.Remove(request.Rank);
+                    }
+                }
+            });
 
             // Fast path: the last expected member just arrived; no need to wait for the probe loop.
             if (_expected.All(_arrivals.ContainsKey) && _arrivals.Count >= _minReplicas)
@@ -75,7 +89,7 @@ public sealed class QuorumCoordinator : IDisposable
     {
         lock (_gate)
         {
-            _proposedPeriods = (new Dictionary<string, int>(periods), switchStep);
+            _proposedPeriods = new PeriodChange(new Dictionary<string, int>(periods), switchStep);
         }
     }
 
@@ -92,11 +106,11 @@ public sealed class QuorumCoordinator : IDisposable
             vote.Ballots[rank] = ok;
             if (!ok)
             {
-                vote.Decision.TrySetResult(false);
+                Decide(vote, false);
             }
             else if (vote.Members.All(vote.Ballots.ContainsKey))
             {
-                vote.Decision.TrySetResult(vote.Ballots.Values.All(b => b));
+                Decide(vote, vote.Ballots.Values.All(b => b));
             }
 
             return vote.Decision.Task.WaitAsync(cancellationToken);
@@ -131,12 +145,27 @@ public sealed class QuorumCoordinator : IDisposable
             {
                 return;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Keep deciding: a coordinator whose loop died would leave every later round waiting forever.
+                System.Diagnostics.Trace.TraceError($"Quorum coordinator loop: {e}");
+            }
+        }
+    }
+
+    /// <summary>Settles a vote; a period change carried by a committed quorum has reached every member and is done.</summary>
+    private void Decide(Vote vote, bool committed)
+    {
+        if (vote.Decision.TrySetResult(committed) && committed && _proposedPeriods is { } change && change.CarriedBy.Contains(vote.QuorumId))
+        {
+            _proposedPeriods = null;
         }
     }
 
     private async Task TryFormAsync()
     {
         int[] missing;
+        long generation;
         lock (_gate)
         {
             if (_arrivals.Count == 0)
@@ -145,6 +174,7 @@ public sealed class QuorumCoordinator : IDisposable
             }
 
             missing = _expected.Where(rank => !_arrivals.ContainsKey(rank)).ToArray();
+            generation = _generation;
         }
 
         TimeSpan waited = _time.GetUtcNow() - _firstArrival;
@@ -158,7 +188,11 @@ public sealed class QuorumCoordinator : IDisposable
             {
                 lock (_gate)
                 {
-                    _expected.Remove(rank);
+                    // Only if no quorum formed meanwhile and the rank is still missing: never drop a fresh member.
+                    if (_generation == generation && !_arrivals.ContainsKey(rank))
+                    {
+                        _expected.Remove(rank);
+                    }
                 }
             }
         }
@@ -204,7 +238,8 @@ public sealed class QuorumCoordinator : IDisposable
             resume = common.DefaultIfEmpty(-1).Max();
         }
 
-        _votes[id] = new Vote([.. members], _time.GetUtcNow());
+        _generation++;
+        _votes[id] = new Vote(id, [.. members], _time.GetUtcNow());
         foreach (ulong old in _votes.Keys.Where(k => k + 8 < id).ToArray())
         {
             _votes.Remove(old);
@@ -213,8 +248,14 @@ public sealed class QuorumCoordinator : IDisposable
         _expected.Clear();
         _expected.UnionWith(members);
         _started = true;
-        (Dictionary<string, int> Periods, long SwitchStep)? change = _proposedPeriods;
-        _proposedPeriods = null;
+        // A change fixes its switch step when it first travels, and keeps travelling until a quorum carrying it
+        // commits, so a failed round or a joiner healed from an older snapshot cannot lose it.
+        PeriodChange? change = _proposedPeriods;
+        if (change is not null)
+        {
+            change.EffectiveSwitchStep ??= Math.Max(change.SwitchStep, step + 1);
+            change.CarriedBy.Add(id);
+        }
         foreach (Arrival arrival in arrivals)
         {
             bool behind = arrival.Request.Joining || arrival.Request.Step != step || arrival.Request.Phase != phase;
@@ -227,10 +268,10 @@ public sealed class QuorumCoordinator : IDisposable
                 ResumeCheckpoint = resume,
             };
             reply.Members.AddRange(members);
-            if (change is { } periods)
+            if (change is not null)
             {
-                reply.Periods.Add(periods.Periods);
-                reply.SwitchStep = periods.SwitchStep;
+                reply.Periods.Add(change.Periods);
+                reply.SwitchStep = change.EffectiveSwitchStep!.Value;
             }
 
             arrival.Reply.TrySetResult(reply);
@@ -259,11 +300,11 @@ public sealed class QuorumCoordinator : IDisposable
                 bool timedOut = _time.GetUtcNow() - vote.Opened > _options.ArrivalTimeout;
                 if (vote.Members.All(vote.Ballots.ContainsKey))
                 {
-                    vote.Decision.TrySetResult(vote.Ballots.Values.All(ok => ok));
+                    Decide(vote, vote.Ballots.Values.All(ok => ok));
                 }
                 else if (anyDead || timedOut || vote.Ballots.Values.Any(ok => !ok))
                 {
-                    vote.Decision.TrySetResult(false);
+                    Decide(vote, false);
                 }
             }
         }
@@ -271,7 +312,14 @@ public sealed class QuorumCoordinator : IDisposable
 
     private sealed record Arrival(QuorumRequest Request, TaskCompletionSource<QuorumReply> Reply);
 
-    private sealed record Vote(int[] Members, DateTimeOffset Opened)
+    private sealed record PeriodChange(Dictionary<string, int> Periods, long SwitchStep)
+    {
+        public long? EffectiveSwitchStep { get; set; }
+
+        public HashSet<ulong> CarriedBy { get; } = [];
+    }
+
+    private sealed record Vote(ulong QuorumId, int[] Members, DateTimeOffset Opened)
     {
         public Dictionary<int, bool> Ballots { get; } = [];
 

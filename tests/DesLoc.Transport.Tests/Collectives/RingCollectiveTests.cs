@@ -4,20 +4,25 @@ using DesLoc.Transport.Membership;
 using DesLoc.Transport.Protocol;
 using Grpc.Core;
 
-namespace DesLoc.Transport.Tests.Grpc;
+using DesLoc.Transport.Tests.Grpc;
 
-public sealed class GrpcRingCollectiveTests
+namespace DesLoc.Transport.Tests.Collectives;
+
+public sealed class RingCollectiveTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
 
     [Theory]
-    [InlineData(2, 1000)]
-    [InlineData(3, 1001)]
-    [InlineData(4, 7)]
-    public async Task AllReduceMean_OverGrpc_GivesEveryReplicaTheMeanAndSendsTheRingBytes(int world, int length)
+    [InlineData("grpc", 2, 1000)]
+    [InlineData("grpc", 3, 1001)]
+    [InlineData("grpc", 4, 7)]
+    [InlineData("socket", 2, 1000)]
+    [InlineData("socket", 3, 1001)]
+    [InlineData("socket", 4, 300_007)]
+    public async Task AllReduceMean_GivesEveryReplicaTheMeanAndSendsTheRingBytes(string link, int world, int length)
     {
-        // 64-byte segments: every ring step spans many messages, so reassembly and overlap are exercised.
-        await using LoopbackGroup group = await LoopbackGroup.StartAsync(world, segmentBytes: 64);
+        // 64-byte gRPC segments: every ring step spans many messages, so reassembly and overlap are exercised.
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(world, link, segmentBytes: 64);
         float[][] buffers = [.. Enumerable.Range(0, world).Select(r => Enumerable.Range(0, length).Select(i => (float)(r * 1000 + i)).ToArray())];
 
         long[] sent = await Task.WhenAll(Enumerable.Range(0, world).Select(r => group.Collectives[r].AllReduceMeanAsync(buffers[r], default).AsTask())).WaitAsync(s_timeout);
@@ -35,10 +40,12 @@ public sealed class GrpcRingCollectiveTests
         }
     }
 
-    [Fact]
-    public async Task AllGather_OverGrpc_DeliversEveryPayloadInRankOrder()
+    [Theory]
+    [InlineData("grpc")]
+    [InlineData("socket")]
+    public async Task AllGather_DeliversEveryPayloadInRankOrder(string link)
     {
-        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3, segmentBytes: 5);
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3, link, segmentBytes: 5);
 
         GatherResult[] results = await Task.WhenAll(Enumerable.Range(0, 3)
             .Select(r => group.Collectives[r].AllGatherAsync(Enumerable.Repeat((byte)(r + 1), 3 + 4 * r).ToArray(), default).AsTask())).WaitAsync(s_timeout);
@@ -52,10 +59,12 @@ public sealed class GrpcRingCollectiveTests
         Assert.Equal(RingTraffic.AllGatherBytes([3, 7, 11], 1), results[1].BytesSent);
     }
 
-    [Fact]
-    public async Task Broadcast_OverGrpc_CopiesTheRootsBuffer()
+    [Theory]
+    [InlineData("grpc")]
+    [InlineData("socket")]
+    public async Task Broadcast_CopiesTheRootsBuffer(string link)
     {
-        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3);
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3, link);
         float[][] buffers = [.. Enumerable.Range(0, 3).Select(r => new[] { r, r + 0.5f })];
 
         await Task.WhenAll(Enumerable.Range(0, 3).Select(r => group.Collectives[r].BroadcastAsync(buffers[r], 1, default).AsTask())).WaitAsync(s_timeout);
@@ -63,10 +72,12 @@ public sealed class GrpcRingCollectiveTests
         Assert.All(buffers, b => Assert.Equal([1f, 1.5f], b));
     }
 
-    [Fact]
-    public async Task AllReduceMean_SuccessorDown_FailsTheRoundWithinTheTimeout()
+    [Theory]
+    [InlineData("grpc")]
+    [InlineData("socket")]
+    public async Task AllReduceMean_SuccessorDown_FailsTheRoundWithinTheTimeout(string link)
     {
-        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3, timeout: TimeSpan.FromSeconds(2));
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3, link, timeout: TimeSpan.FromSeconds(2));
         await group.StopAsync(1);
 
         Task round = group.Collectives[0].AllReduceMeanAsync(new float[100], default).AsTask();
@@ -74,10 +85,12 @@ public sealed class GrpcRingCollectiveTests
         await Assert.ThrowsAsync<RoundFailedException>(() => round.WaitAsync(s_timeout));
     }
 
-    [Fact]
-    public async Task AllReduceMean_WithinAQuorum_UsesOnlyItsMembers()
+    [Theory]
+    [InlineData("grpc")]
+    [InlineData("socket")]
+    public async Task AllReduceMean_WithinAQuorum_UsesOnlyItsMembers(string link)
     {
-        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3);
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3, link);
         var quorum = new QuorumView(5, [0, 2]);
         group.Collectives[0].Quorum = quorum;
         group.Collectives[2].Quorum = quorum;
@@ -89,6 +102,20 @@ public sealed class GrpcRingCollectiveTests
         Assert.Equal(4f, a[0]);
         Assert.Equal(4f, c[0]);
         Assert.Equal(2, group.Collectives[0].WorldSize);
+    }
+
+    [Fact]
+    public async Task DataConnection_WithAWrongToken_IsDroppedBeforeAnyData()
+    {
+        await using var plane = new SocketDataPlane(System.Net.IPAddress.Loopback, 0, "right");
+        await using var intruder = new SocketDataPlane(System.Net.IPAddress.Loopback, 0, "wrong");
+
+        using System.Net.Sockets.Socket connection = await intruder.OutgoingAsync(1, 0, 1, "127.0.0.1", plane.Port, default);
+        Task<System.Net.Sockets.Socket> accepted = plane.IncomingAsync(1, 0, default);
+        int read = await connection.ReceiveAsync(new byte[1], System.Net.Sockets.SocketFlags.None).WaitAsync(s_timeout);
+
+        Assert.Equal(0, read);   // the listener closed it
+        Assert.False(accepted.IsCompleted);
     }
 
     [Theory]

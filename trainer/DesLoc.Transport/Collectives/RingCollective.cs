@@ -1,0 +1,260 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using DesLoc.Transport.Membership;
+
+namespace DesLoc.Transport.Collectives;
+
+/// <summary>
+/// Ring collectives between processes over an <see cref="IRingLink"/> (sockets or gRPC streams). All-reduce is
+/// reduce-scatter then all-gather, so each rank sends 2(W−1)/W of the buffer, the bandwidth-optimal amount; the
+/// chunk owner divides by W once, so every rank ends with bit-identical means. Members are those of
+/// <see cref="Quorum"/>; any failure, or no progress within the timeout, is a <see cref="RoundFailedException"/>.
+/// </summary>
+public sealed class RingCollective : ICollective
+{
+    private readonly IRingLink _link;
+    private readonly TimeSpan _operationTimeout;
+    private ulong _operation;
+    private QuorumView _quorum;
+
+    /// <summary>The collective of rank <paramref name="rank"/>; until the first quorum its view is the whole configured group.</summary>
+    public RingCollective(int rank, int configuredWorldSize, IRingLink link, TimeSpan operationTimeout)
+    {
+        Rank = rank;
+        _link = link;
+        _operationTimeout = operationTimeout;
+        _quorum = new QuorumView(0, [.. Enumerable.Range(0, configuredWorldSize)]);
+    }
+
+    public int Rank { get; }
+
+    public int WorldSize => _quorum.Members.Count;
+
+    /// <summary>Wire bytes and seconds of every operation so far, for the measured link bandwidth.</summary>
+    public LinkMeter Meter { get; } = new();
+
+    public QuorumView Quorum
+    {
+        get => _quorum;
+        set
+        {
+            _link.KeepOnly(value.Id);
+            _quorum = value;
+            _operation = 0;
+        }
+    }
+
+    public async ValueTask<long> AllReduceMeanAsync(Memory<float> buffer, CancellationToken cancellationToken)
+    {
+        int world = WorldSize;
+        if (world == 1)
+        {
+            return 0;
+        }
+
+        int position = _quorum.PositionOf(Rank);
+        return await RunAsync(async op =>
+        {
+            for (int step = 0; step < world - 1; step++)
+            {
+                await ExchangeAsync(op, (uint)step, Chunk(buffer, Mod(position - step, world), world), Chunk(buffer, Mod(position - step - 1, world), world), accumulate: true);
+            }
+
+            // This rank now holds the full sum of chunk position+1: turn it into the mean before sharing it.
+            Memory<float> owned = Chunk(buffer, Mod(position + 1, world), world);
+            TensorPrimitives.Divide(owned.Span, world, owned.Span);
+            for (int step = 0; step < world - 1; step++)
+            {
+                await ExchangeAsync(op, (uint)(world - 1 + step), Chunk(buffer, Mod(position + 1 - step, world), world), Chunk(buffer, Mod(position - step, world), world), accumulate: false);
+            }
+        }, cancellationToken);
+    }
+
+    public async ValueTask<GatherResult> AllGatherAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        int world = WorldSize;
+        var payloads = new ReadOnlyMemory<byte>[world];
+        int position = _quorum.PositionOf(Rank);
+        payloads[position] = payload.ToArray();
+        if (world == 1)
+        {
+            return new GatherResult(payloads, 0);
+        }
+
+        long sent = await RunAsync(async op =>
+        {
+            for (int step = 0; step < world - 1; step++)
+            {
+                Task sending = op.SendAsync((uint)step, payloads[Mod(position - step, world)]);
+                var received = new ArrayBufferWriter<byte>();
+                await op.ReceiveAsync((uint)step, piece => received.Write(piece));
+                payloads[Mod(position - step - 1, world)] = received.WrittenMemory;
+                await sending;
+            }
+        }, cancellationToken);
+        return new GatherResult(payloads, sent);
+    }
+
+    public async ValueTask<long> BroadcastAsync(Memory<float> buffer, int root, CancellationToken cancellationToken)
+    {
+        int world = WorldSize;
+        if (world == 1)
+        {
+            return 0;
+        }
+
+        int position = _quorum.PositionOf(Rank);
+        int rootPosition = _quorum.PositionOf(root);
+        return await RunAsync(async op =>
+        {
+            if (position != rootPosition)
+            {
+                int offset = 0;
+                await op.ReceiveAsync(0, piece =>
+                {
+                    piece.CopyTo(MemoryMarshal.AsBytes(buffer.Span)[offset..]);
+                    offset += piece.Length;
+                });
+            }
+
+            if (Mod(position + 1, world) != rootPosition)
+            {
+                using var view = new FloatBytes(buffer);
+                await op.SendAsync(0, view.Memory);
+            }
+        }, cancellationToken);
+    }
+
+    private static async Task ExchangeAsync(IRingOperation op, uint step, Memory<float> send, Memory<float> receive, bool accumulate)
+    {
+        // No copy: the link sends straight from the training buffer, which this step does not write.
+        using var view = new FloatBytes(send);
+        Task sending = op.SendAsync(step, view.Memory);
+        int offset = 0;
+        int carried = 0;
+        byte[] partial = new byte[sizeof(float)];
+        await op.ReceiveAsync(step, piece =>
+        {
+            // Pieces may split a float: complete a carried partial float first.
+            if (carried > 0)
+            {
+                int take = Math.Min(sizeof(float) - carried, piece.Length);
+                piece[..take].CopyTo(partial.AsSpan(carried));
+                carried += take;
+                piece = piece[take..];
+                if (carried < sizeof(float))
+                {
+                    return;
+                }
+
+                Apply(MemoryMarshal.Cast<byte, float>(partial));
+                carried = 0;
+            }
+
+            int whole = piece.Length / sizeof(float) * sizeof(float);
+            Apply(MemoryMarshal.Cast<byte, float>(piece[..whole]));
+            piece[whole..].CopyTo(partial);
+            carried = piece.Length - whole;
+        });
+        await sending;
+        if (offset != receive.Length || carried != 0)
+        {
+            throw new RoundFailedException($"Ring step {step} received {offset} values, expected {receive.Length}.");
+        }
+
+        void Apply(ReadOnlySpan<float> values)
+        {
+            if (offset + values.Length > receive.Length)
+            {
+                throw new RoundFailedException($"Ring step {step} received more than the {receive.Length} values expected.");
+            }
+
+            Span<float> target = receive.Span.Slice(offset, values.Length);
+            if (accumulate)
+            {
+                TensorPrimitives.Add(target, values, target);
+            }
+            else
+            {
+                values.CopyTo(target);
+            }
+
+            offset += values.Length;
+        }
+    }
+
+    private async Task<long> RunAsync(Func<IRingOperation, Task> body, CancellationToken cancellationToken)
+    {
+        QuorumView quorum = _quorum;
+        int position = quorum.PositionOf(Rank);
+        int world = quorum.Members.Count;
+        ulong number = _operation++;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_operationTimeout);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await using IRingOperation op = _link.Begin(quorum, number, quorum.Members[Mod(position + 1, world)], quorum.Members[Mod(position - 1, world)], deadline.Token);
+            await body(op);
+            long sent = await op.FinishAsync();
+            Meter.Record(sent, clock.Elapsed);
+            return sent;
+        }
+        catch (Exception e) when (e is not RoundFailedException && !cancellationToken.IsCancellationRequested
+                                  && e is OperationCanceledException or IOException or System.Net.Sockets.SocketException or InvalidOperationException or global::Grpc.Core.RpcException or InvalidDataException)
+        {
+            throw new RoundFailedException($"Collective operation {number} of quorum {quorum.Id} failed on rank {Rank}: {e.Message}", e);
+        }
+    }
+
+    private static Memory<float> Chunk(Memory<float> buffer, int chunk, int world)
+    {
+        long start = 0;
+        for (int c = 0; c < chunk; c++)
+        {
+            start += RingTraffic.ChunkLength(buffer.Length, world, c);
+        }
+
+        return buffer.Slice((int)start, (int)RingTraffic.ChunkLength(buffer.Length, world, chunk));
+    }
+
+    private static int Mod(int value, int modulus) => ((value % modulus) + modulus) % modulus;
+}
+
+/// <summary>Bytes sent and time spent by the collective, for the measured link bandwidth (an exponential average).</summary>
+public sealed class LinkMeter
+{
+    private readonly Lock _gate = new();
+    private double _bytesPerSecond;
+
+    public long Bytes { get; private set; }
+
+    public TimeSpan Time { get; private set; }
+
+    public double BytesPerSecond
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _bytesPerSecond;
+            }
+        }
+    }
+
+    public void Record(long bytes, TimeSpan elapsed)
+    {
+        lock (_gate)
+        {
+            Bytes += bytes;
+            Time += elapsed;
+            if (bytes > 0 && elapsed > TimeSpan.Zero)
+            {
+                double sample = bytes / elapsed.TotalSeconds;
+                _bytesPerSecond = _bytesPerSecond == 0 ? sample : 0.7 * _bytesPerSecond + 0.3 * sample;
+            }
+        }
+    }
+}
