@@ -1,6 +1,5 @@
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Math;
-using DesLoc.Sync.State;
 using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Algorithms;
@@ -18,27 +17,11 @@ namespace DesLoc.Sync.Algorithms;
 /// a pseudo-sync step leaves the AdamW moments and their update count untouched; the anchor is a copy,
 /// never an alias of the parameters. Outer rounds fall at warm-up + k·H.
 /// </remarks>
-public sealed class Palsgd : SyncStrategy
+public sealed class Palsgd(ICollective collective, int parameterCount, PalsgdSettings settings, ulong seed)
+    : OuterOptimizerStrategy(collective, parameterCount, settings.Period, settings.OuterLr, settings.OuterMomentum)
 {
-    private readonly PalsgdSettings _settings;
-    private readonly ulong _seed;
-    private readonly OuterNesterov _outer;
-    private int _period;
-
-    public Palsgd(ICollective collective, int parameterCount, PalsgdSettings settings, ulong seed)
-        : base(collective, parameterCount)
-    {
-        _settings = settings;
-        _seed = seed;
-        _outer = new OuterNesterov(parameterCount, settings.OuterLr, settings.OuterMomentum);
-        _period = settings.Period;
-    }
-
-    public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["outer"] = _period };
-
-    public override void SetPeriods(IReadOnlyDictionary<string, int> periods) => _period = periods["outer"];
-
-    public override void Initialize(IReplicaState replica) => replica.CopyTo(StateKind.Params, _outer.Anchor);
+    private readonly PalsgdSettings _settings = settings;
+    private readonly ulong _seed = seed;
 
     public override StepPlan Plan(long step)
     {
@@ -60,7 +43,7 @@ public sealed class Palsgd : SyncStrategy
     {
         float pull = (float)(learningRate * _settings.Eta / _settings.Probability);
         replica.CopyTo(StateKind.Params, Scratch);
-        float[] anchor = _outer.Anchor;
+        float[] anchor = Outer.Anchor;
         for (int i = 0; i < Scratch.Length; i++)
         {
             Scratch[i] -= pull * (Scratch[i] - anchor[i]);
@@ -72,32 +55,20 @@ public sealed class Palsgd : SyncStrategy
     public override bool ExchangesAt(long step, SyncPhase phase) => phase switch
     {
         SyncPhase.AfterBackward => step <= _settings.WarmupSteps,
-        SyncPhase.AfterStep => step > _settings.WarmupSteps && IsMultiple(step - _settings.WarmupSteps, _period),
+        SyncPhase.AfterStep => step > _settings.WarmupSteps && IsMultiple(step - _settings.WarmupSteps, OuterPeriod),
         _ => false,
     };
-
-    public override void ExportState(StateBundle bundle)
-    {
-        base.ExportState(bundle);
-        _outer.Export(bundle);
-    }
-
-    public override void ImportState(StateBundle bundle)
-    {
-        base.ImportState(bundle);
-        _outer.Import(bundle);
-    }
 
     protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
     {
         if (step == _settings.WarmupSteps)
         {
             // DDP kept the replicas identical, so the anchor is the shared model: no exchange needed.
-            replica.CopyTo(StateKind.Params, _outer.Anchor);
+            replica.CopyTo(StateKind.Params, Outer.Anchor);
         }
-        else if (step > _settings.WarmupSteps && IsMultiple(step - _settings.WarmupSteps, _period))
+        else if (step > _settings.WarmupSteps && IsMultiple(step - _settings.WarmupSteps, OuterPeriod))
         {
-            await OuterStepAsync(_outer, replica, cancellationToken);
+            await OuterStepAsync(replica, cancellationToken);
         }
     }
 }

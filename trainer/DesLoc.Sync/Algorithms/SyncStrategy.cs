@@ -1,5 +1,4 @@
 using DesLoc.Sync.Accounting;
-using DesLoc.Sync.Math;
 using DesLoc.Sync.State;
 using DesLoc.Transport.Collectives;
 
@@ -101,17 +100,6 @@ public abstract class SyncStrategy : ISyncStrategy
         long wire = await Collective.AllReduceMeanAsync(Scratch, cancellationToken);
         replica.CopyFrom(kind, Scratch);
         Ledger.Record(kind, PayloadBytes, wire);
-    }
-
-    /// <summary>DiLoCo's outer round: average the pseudo-gradient, step the anchor, adopt it (shared with PALSGD).</summary>
-    protected async ValueTask OuterStepAsync(OuterNesterov outer, IReplicaState replica, CancellationToken cancellationToken)
-    {
-        replica.CopyTo(StateKind.Params, Scratch);
-        outer.PseudoGradient(Scratch, Scratch);
-        long wire = await Collective.AllReduceMeanAsync(Scratch, cancellationToken);
-        Ledger.Record(StateKind.PseudoGrad, PayloadBytes, wire);
-        outer.Step(Scratch);
-        replica.CopyFrom(StateKind.Params, outer.Anchor);
     }
 
     protected static bool IsMultiple(long step, int period) => step % period == 0;
