@@ -66,11 +66,7 @@ internal static class Program
         table.AppendLine(string.Create(s_text,
             $"Single replica, default model (2 layers, dim 64, ctx 64, batch 16, {single.ParameterCount:N0} params), 1 thread: {single.TokensPerStep * single.StepsPerSecond:N0} tokens/s ({single.StepsPerSecond:0.0} steps/s)."));
 
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        string header = string.Create(s_text, $"# Sync comparison\n\nMachine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; date {DateTime.UtcNow:yyyy-MM-dd}; command `bash bench/sync-comparison.sh {steps}`.\n\n");
-        await File.WriteAllTextAsync(output, header + table);
-        Console.WriteLine();
-        Console.WriteLine(table);
+        await ResultsFile.WriteAsync(output, "Sync comparison", string.Create(s_text, $"bash bench/sync-comparison.sh {steps}"), table.ToString());
         return 0;
     }
 

@@ -160,16 +160,8 @@ internal static class AllReduceWorker
         }
     }
 
-    private static (int Start, int Length) Chunk(int length, int world, int chunk)
-    {
-        int start = 0;
-        for (int c = 0; c < chunk; c++)
-        {
-            start += (int)RingTraffic.ChunkLength(length, world, c);
-        }
-
-        return (start, (int)RingTraffic.ChunkLength(length, world, chunk));
-    }
+    private static (int Start, int Length) Chunk(int length, int world, int chunk) =>
+        ((int)RingTraffic.ChunkStart(length, world, chunk), (int)RingTraffic.ChunkLength(length, world, chunk));
 
     private static int Mod(int value, int modulus) => ((value % modulus) + modulus) % modulus;
 

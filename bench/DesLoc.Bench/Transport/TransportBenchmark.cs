@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using DesLoc.Sync.State;
+using DesLoc.Testing;
 using DesLoc.Transport.Grpc;
 using DesLoc.Transport.Membership;
 using DesLoc.Transport.Protocol;
@@ -50,17 +50,13 @@ internal static class TransportBenchmark
         table.AppendLine(string.Create(s_text,
             $"Heal: fetching a 10M-parameter replica's state (params, m1, m2: {bytes / 1e6:0} MB with its SHA-256) from a peer over gRPC and verifying it: {seconds * 1000:0} ms (median of {repeats})."));
 
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        string header = string.Create(s_text, $"# Transport\n\nMachine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; date {DateTime.UtcNow:yyyy-MM-dd}; command `bash bench/transport.sh {mib} {repeats}`.\n\n");
-        await File.WriteAllTextAsync(output, header + table);
-        Console.WriteLine();
-        Console.WriteLine(table);
+        await ResultsFile.WriteAsync(output, "Transport", string.Create(s_text, $"bash bench/transport.sh {mib} {repeats}"), table.ToString());
         return 0;
     }
 
     private static async Task<double[]> RunWorkersAsync(string transport, int world, int mib, int repeats)
     {
-        int[] ports = [.. Enumerable.Range(0, world).Select(_ => FreePortPair())];
+        int[] ports = [.. Enumerable.Range(0, world).Select(_ => LoopbackPorts.FreePair())];
         string self = typeof(TransportBenchmark).Assembly.Location;
         Process[] workers = [.. Enumerable.Range(0, world).Select(rank => Start("dotnet",
             [self, "allreduce-worker", transport, $"{rank}", $"{world}", string.Join(",", ports), $"{mib}", $"{repeats}"]))];
@@ -71,7 +67,7 @@ internal static class TransportBenchmark
 
     private static async Task<double[]> RunGlooAsync(int world, int mib, int repeats)
     {
-        using Process python = Start("/usr/bin/python3", ["bench/gloo_allreduce.py", $"{world}", $"{mib}", $"{repeats}", $"{FreePort()}"]);
+        using Process python = Start("/usr/bin/python3", ["bench/gloo_allreduce.py", $"{world}", $"{mib}", $"{repeats}", $"{LoopbackPorts.Free()}"]);
         string output = await python.StandardOutput.ReadToEndAsync();
         await python.WaitForExitAsync();
         return Parse(output, "gloo");
@@ -88,7 +84,7 @@ internal static class TransportBenchmark
         }
 
         byte[] state = bundle.ToBytes();
-        int port = FreePort();
+        int port = LoopbackPorts.Free();
         await using WebApplication app = ReplicaServer.CreateBuilder(IPAddress.Loopback, port, "bench", new Mailbox(), new Donor(state)).Build();
         ReplicaServer.MapServices(app);
         await app.StartAsync();
@@ -145,31 +141,6 @@ internal static class TransportBenchmark
         using Process check = Start("/usr/bin/python3", ["-c", "import torch.distributed"]);
         check.WaitForExit();
         return check.ExitCode == 0;
-    }
-
-    /// <summary>A free port whose successor is free too (the socket data plane listens on the gRPC port + 1).</summary>
-    private static int FreePortPair()
-    {
-        while (true)
-        {
-            int port = FreePort();
-            try
-            {
-                using var next = new TcpListener(IPAddress.Loopback, port + 1);
-                next.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed class Donor(byte[] state) : IReplicaEndpoint

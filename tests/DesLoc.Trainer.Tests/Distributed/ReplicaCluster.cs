@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using DesLoc.Sync.State;
 using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Distributed;
+
+using DesLoc.Testing;
 
 namespace DesLoc.Trainer.Tests.Distributed;
 
@@ -29,8 +29,8 @@ internal sealed class ReplicaCluster : IDisposable
         _specPath = Path.Combine(Directory, "spec.json");
         File.WriteAllText(_specPath, JobSpecLoader.ToJson(spec));
         _processes = new Process?[spec.Replicas];
-        _grpcPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => FreePortPair())];
-        _metricsPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => FreePort())];
+        _grpcPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => LoopbackPorts.FreePair())];
+        _metricsPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => LoopbackPorts.Free())];
     }
 
     public JobSpec Spec { get; }
@@ -190,30 +190,4 @@ internal sealed class ReplicaCluster : IDisposable
             }
         }
     }
-
-    /// <summary>A free port whose successor is free too: a replica's data plane listens on its gRPC port + 1.</summary>
-    private static int FreePortPair()
-    {
-        while (true)
-        {
-            int port = FreePort();
-            try
-            {
-                using var next = new TcpListener(IPAddress.Loopback, port + 1);
-                next.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
 }

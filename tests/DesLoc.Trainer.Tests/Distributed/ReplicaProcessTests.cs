@@ -33,12 +33,22 @@ public sealed class ReplicaProcessTests
         Assert.All(exits, code => Assert.Equal(0, code));
         double meanLoss = Enumerable.Range(0, 4).Average(cluster.FinalLoss);
         Assert.InRange(meanLoss, expected.MeanEvalLoss - LossTolerance, expected.MeanEvalLoss + LossTolerance);
+
+        // Payload by kind (params, grads, m1, m2, pseudograd, dct) from the formulas: DES-LOC syncs params every 10
+        // steps, m1 every 30 and m2 every 60; DCT momentum sends k=4 one-byte indices and float32 values per chunk
+        // of 64 every 10 steps.
+        long model = (long)expected.ParameterCount * sizeof(float);
+        long dctPayload = (expected.ParameterCount + 63) / 64 * 4 * (1 + sizeof(float));
+        long[] analytic = type == AlgorithmType.DESLOC
+            ? [240 / 10 * model, 0, 240 / 30 * model, 240 / 60 * model, 0, 0]
+            : [0, 0, 0, 0, 0, 240 / 10 * dctPayload];
         for (int rank = 0; rank < 4; rank++)
         {
             StateBundle final = cluster.Checkpoint(rank, 240);
             long[] payload = final.Longs("ledger.payload");
             long[] wire = final.Longs("ledger.wire");
             LedgerSnapshot reference = expected.Ledgers[rank];
+            Assert.Equal(analytic, payload);
             Assert.Equal(reference.PayloadBytes.Values, payload);
             Assert.Equal(reference.WireBytes.Values, wire);
         }
@@ -83,13 +93,24 @@ public sealed class ReplicaProcessTests
             cluster.Kill(rank);
         }
 
-        long[] saved = [.. Enumerable.Range(0, 4).Select(rank => new CheckpointStore(Path.Combine(cluster.CheckpointRoot, $"rank-{rank}"), 3).ValidSteps().Max())];
-        long common = saved.Min();
+        // Truncate rank 2's newest checkpoint: it must be refused, and everyone resumes from a step all still hold.
+        CheckpointStore Store(int rank) => new(Path.Combine(cluster.CheckpointRoot, $"rank-{rank}"), 3);
+        string truncated = Path.Combine(cluster.CheckpointRoot, "rank-2", $"step-{Store(2).ValidSteps().Max():D9}.state");
+        byte[] bytes = File.ReadAllBytes(truncated);
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        IEnumerable<long> valid = Store(0).ValidSteps();
+        for (int rank = 1; rank < 4; rank++)
+        {
+            valid = valid.Intersect(Store(rank).ValidSteps());
+        }
+
+        long common = valid.Max();
         cluster.StartAll();
         int[] exits = await cluster.WaitForAllAsync(s_timeout);
 
         Assert.All(exits, code => Assert.Equal(0, code));
-        Assert.True(common >= 120, $"checkpoints at {string.Join(",", saved)}");
+        Assert.True(common >= 80, $"common checkpoint at {common}");
+        Assert.Contains("truncated or corrupt", cluster.Log(2));
         for (int rank = 0; rank < 4; rank++)
         {
             Assert.Contains($"Resumed rank {rank} from its checkpoint of step {common}", cluster.Log(rank));

@@ -52,3 +52,22 @@ public sealed class RingTrafficTests
     public void AllReduceBytes_RankOutsideGroup_Throws() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => RingTraffic.AllReduceBytes(10, 4, 4, 4));
 }
+
+public sealed class RingTrafficChunkTests
+{
+    [Theory]
+    [InlineData(1003, 4)]
+    [InlineData(7, 3)]
+    [InlineData(5, 8)]
+    public void ChunkStart_ChunksTileTheBufferInOrder(long elements, int world)
+    {
+        long next = 0;
+        for (int chunk = 0; chunk < world; chunk++)
+        {
+            Assert.Equal(next, RingTraffic.ChunkStart(elements, world, chunk));
+            next += RingTraffic.ChunkLength(elements, world, chunk);
+        }
+
+        Assert.Equal(elements, next);
+    }
+}

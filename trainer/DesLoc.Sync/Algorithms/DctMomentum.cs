@@ -56,8 +56,6 @@ public sealed class DctMomentum : SyncStrategy
     /// <summary>This replica's outer momentum (padded to whole chunks).</summary>
     internal ReadOnlySpan<float> Momentum => _momentum;
 
-    internal SparseChunkCoefficients Codec => _codec;
-
     public override void Initialize(IReplicaState replica) => replica.CopyTo(StateKind.Params, _anchor);
 
     public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, _period);

@@ -17,7 +17,8 @@ public static class CounterRandom
     public static double Uniform(ulong seed, ulong stream, ulong counter) =>
         (Hash(seed, stream, counter) >> 11) * (1.0 / (1UL << 53));
 
-    private static ulong Mix(ulong z)
+    /// <summary>One SplitMix64 output: add the golden-ratio increment to <paramref name="z"/>, then finalise.</summary>
+    public static ulong Mix(ulong z)
     {
         z += 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;

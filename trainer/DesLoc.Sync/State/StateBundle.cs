@@ -14,8 +14,6 @@ public sealed class StateBundle
     private readonly SortedDictionary<string, float[]> _floats = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long[]> _longs = new(StringComparer.Ordinal);
 
-    public IEnumerable<string> Names => _floats.Keys.Concat(_longs.Keys);
-
     public void SetFloats(string name, ReadOnlySpan<float> values) => _floats[name] = values.ToArray();
 
     public void SetLongs(string name, params long[] values) => _longs[name] = values.ToArray();

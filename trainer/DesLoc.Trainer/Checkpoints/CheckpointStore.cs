@@ -49,20 +49,6 @@ internal sealed class CheckpointStore(string directory, int keep, Action<string>
         return TryRead(entry, out StateBundle? bundle) ? bundle! : throw new InvalidDataException($"Checkpoint of step {step} in {directory} is corrupt.");
     }
 
-    /// <summary>The newest checkpoint that verifies, falling back past corrupt ones; null when there is none.</summary>
-    public (long Step, StateBundle Bundle)? LoadLatest()
-    {
-        foreach (ManifestEntry entry in ReadManifest().OrderByDescending(e => e.Step))
-        {
-            if (TryRead(entry, out StateBundle? bundle))
-            {
-                return (entry.Step, bundle!);
-            }
-        }
-
-        return null;
-    }
-
     private bool TryRead(ManifestEntry entry, out StateBundle? bundle)
     {
         bundle = null;

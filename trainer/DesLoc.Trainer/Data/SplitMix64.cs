@@ -11,10 +11,9 @@ internal struct SplitMix64(ulong seed)
 
     public ulong Next()
     {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        ulong state = _state;
+        _state += 0x9E3779B97F4A7C15UL;
+        return CounterRandom.Mix(state);   // Mix adds the increment itself
     }
 
     /// <summary>Uniform in [0, 1).</summary>

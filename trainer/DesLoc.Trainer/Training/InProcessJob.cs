@@ -16,6 +16,7 @@ internal sealed class InProcessJob : IDisposable
     private readonly JobSpec _spec;
     private readonly InMemoryCollectiveGroup _group;
     private readonly ReplicaTrainer[] _replicas;
+    private readonly ITokenSource _data;
 
     public InProcessJob(JobSpec spec, Device? device = null, StrategyFactory? strategyFactory = null)
     {
@@ -26,7 +27,7 @@ internal sealed class InProcessJob : IDisposable
         }
 
         _spec = spec;
-        Data = TokenSources.Create(spec);
+        _data = TokenSources.Create(spec);
         _group = new InMemoryCollectiveGroup(spec.Replicas);
         Device target = device ?? Devices.Preferred();
         _replicas = new ReplicaTrainer[spec.Replicas];
@@ -34,13 +35,12 @@ internal sealed class InProcessJob : IDisposable
         {
             // The same seed before each model: every replica starts from the same parameters, as DiLoCo requires.
             random.manual_seed(spec.Training.Seed);
-            _replicas[rank] = new ReplicaTrainer(spec, Data, _group[rank], target, strategyFactory);
+            _replicas[rank] = new ReplicaTrainer(spec, _data, _group[rank], target, strategyFactory);
         }
     }
 
     public IReadOnlyList<ReplicaTrainer> Replicas => _replicas;
 
-    public ITokenSource Data { get; }
 
     public async Task<JobResult> RunAsync(CancellationToken cancellationToken)
     {
@@ -54,10 +54,9 @@ internal sealed class InProcessJob : IDisposable
             _spec,
             _replicas[0].ParameterCount,
             evalLosses,
-            _replicas.Select(r => r.RecentLoss).ToArray(),
             _replicas.Select(r => r.Ledger.Snapshot()).ToArray(),
             clock.Elapsed,
-            Data.EntropyFloor);
+            _data.EntropyFloor);
     }
 
     public void Dispose()
@@ -87,7 +86,6 @@ public sealed record JobResult(
     JobSpec Spec,
     int ParameterCount,
     IReadOnlyList<double> EvalLosses,
-    IReadOnlyList<double> TrainLosses,
     IReadOnlyList<LedgerSnapshot> Ledgers,
     TimeSpan WallTime,
     double? EntropyFloor)

@@ -209,16 +209,8 @@ public sealed class RingCollective : ICollective
         }
     }
 
-    private static Memory<float> Chunk(Memory<float> buffer, int chunk, int world)
-    {
-        long start = 0;
-        for (int c = 0; c < chunk; c++)
-        {
-            start += RingTraffic.ChunkLength(buffer.Length, world, c);
-        }
-
-        return buffer.Slice((int)start, (int)RingTraffic.ChunkLength(buffer.Length, world, chunk));
-    }
+    private static Memory<float> Chunk(Memory<float> buffer, int chunk, int world) =>
+        buffer.Slice((int)RingTraffic.ChunkStart(buffer.Length, world, chunk), (int)RingTraffic.ChunkLength(buffer.Length, world, chunk));
 
     private static int Mod(int value, int modulus) => ((value % modulus) + modulus) % modulus;
 }
@@ -230,8 +222,6 @@ public sealed class LinkMeter
     private double _bytesPerSecond;
 
     public long Bytes { get; private set; }
-
-    public TimeSpan Time { get; private set; }
 
     public double BytesPerSecond
     {
@@ -249,7 +239,6 @@ public sealed class LinkMeter
         lock (_gate)
         {
             Bytes += bytes;
-            Time += elapsed;
             if (bytes > 0 && elapsed > TimeSpan.Zero)
             {
                 double sample = bytes / elapsed.TotalSeconds;

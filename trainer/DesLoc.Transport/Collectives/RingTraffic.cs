@@ -15,6 +15,10 @@ public static class RingTraffic
         return quotient + (chunk < elements % world ? 1 : 0);
     }
 
+    /// <summary>Index of the first element of chunk <paramref name="chunk"/>.</summary>
+    public static long ChunkStart(long elements, int world, int chunk) =>
+        chunk * (elements / world) + Math.Min(chunk, elements % world);
+
     /// <summary>Bytes rank <paramref name="rank"/> sends in a ring all-reduce of <paramref name="elements"/> values.</summary>
     public static long AllReduceBytes(long elements, int elementSize, int world, int rank)
     {

@@ -10,21 +10,15 @@ public sealed class PeerDirectory : IDisposable
     /// <summary>Above the largest segment or state chunk we send; set explicitly on both ends (gRPC's default is 4 MiB).</summary>
     public const int MaxMessageBytes = 64 * 1024 * 1024;
 
-    private readonly IReadOnlyList<string> _addresses;
     private readonly Lazy<GrpcChannel>[] _channels;
 
     public PeerDirectory(IReadOnlyList<string> addresses, string token)
     {
-        _addresses = addresses;
         Token = token;
         _channels = addresses.Select(address => new Lazy<GrpcChannel>(() => Open(address))).ToArray();
     }
 
     public string Token { get; }
-
-    public int Count => _addresses.Count;
-
-    public string Address(int rank) => _addresses[rank];
 
     public Replica.ReplicaClient Replica(int rank) => new(_channels[rank].Value);
 

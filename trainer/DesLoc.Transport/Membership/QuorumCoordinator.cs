@@ -213,31 +213,8 @@ public sealed class QuorumCoordinator : IDisposable
         Arrival[] arrivals = [.. _arrivals.Values.OrderBy(a => a.Request.Rank)];
         _arrivals.Clear();
         ulong id = ++_lastQuorumId;
-        int[] members = [.. arrivals.Select(a => a.Request.Rank)];
-        Arrival[] live = [.. arrivals.Where(a => !a.Request.Joining)];
-        long step = -1;
-        int phase = 0;
-        int donor = -1;
-        long resume = -1;
-        if (live.Length > 0)
-        {
-            Arrival newest = live.MaxBy(a => (a.Request.Step, a.Request.Phase))!;
-            step = newest.Request.Step;
-            phase = newest.Request.Phase;
-            donor = live.Where(a => a.Request.Step == step && a.Request.Phase == phase).Min(a => a.Request.Rank);
-        }
-        else
-        {
-            // Everyone restarted: the newest checkpoint every member holds, or a fresh start.
-            IEnumerable<long> common = arrivals[0].Request.CheckpointSteps;
-            foreach (Arrival arrival in arrivals.Skip(1))
-            {
-                common = common.Intersect(arrival.Request.CheckpointSteps);
-            }
-
-            resume = common.DefaultIfEmpty(-1).Max();
-        }
-
+        QuorumPlan plan = QuorumPlan.Decide([.. arrivals.Select(a => a.Request)]);
+        int[] members = [.. plan.Members];
         _generation++;
         _votes[id] = new Vote(id, [.. members], _time.GetUtcNow());
         foreach (ulong old in _votes.Keys.Where(k => k + 8 < id).ToArray())
@@ -253,19 +230,19 @@ public sealed class QuorumCoordinator : IDisposable
         PeriodChange? change = _proposedPeriods;
         if (change is not null)
         {
-            change.EffectiveSwitchStep ??= Math.Max(change.SwitchStep, step + 1);
+            change.EffectiveSwitchStep ??= Math.Max(change.SwitchStep, plan.Step + 1);
             change.CarriedBy.Add(id);
         }
+
         foreach (Arrival arrival in arrivals)
         {
-            bool behind = arrival.Request.Joining || arrival.Request.Step != step || arrival.Request.Phase != phase;
             var reply = new QuorumReply
             {
                 QuorumId = id,
-                Step = step,
-                Phase = phase,
-                HealFrom = live.Length > 0 && behind ? donor : -1,
-                ResumeCheckpoint = resume,
+                Step = plan.Step,
+                Phase = plan.Phase,
+                HealFrom = plan.HealFromFor(arrival.Request),
+                ResumeCheckpoint = plan.ResumeCheckpoint,
             };
             reply.Members.AddRange(members);
             if (change is not null)

@@ -1,0 +1,43 @@
+using DesLoc.Transport.Membership;
+using DesLoc.Transport.Protocol;
+
+namespace DesLoc.Transport.Tests.Membership;
+
+public sealed class QuorumPlanTests
+{
+    private static QuorumRequest At(int rank, long step, int phase = 2) => new() { Rank = rank, Step = step, Phase = phase };
+
+    private static QuorumRequest Joining(int rank, params long[] checkpoints)
+    {
+        var request = new QuorumRequest { Rank = rank, Joining = true };
+        request.CheckpointSteps.AddRange(checkpoints);
+        return request;
+    }
+
+    [Fact]
+    public void Decide_MembersAreInRingOrder_TheNewestSyncPointWins_TheLowestRankThereDonates()
+    {
+        QuorumRequest[] arrivals = [At(3, 40), At(1, 40, phase: 1), At(2, 40), At(0, 30), Joining(4)];
+
+        QuorumPlan plan = QuorumPlan.Decide(arrivals);
+
+        Assert.Equal([0, 1, 2, 3, 4], plan.Members);
+        Assert.Equal((40L, 2), (plan.Step, plan.Phase));
+        Assert.Equal(2, plan.Donor);
+        Assert.Equal(-1, plan.ResumeCheckpoint);
+        Assert.Equal([2, 2, -1, -1, 2], arrivals.OrderBy(a => a.Rank).Select(plan.HealFromFor));
+    }
+
+    [Theory]
+    [InlineData(new long[] { 20, 40, 60 }, new long[] { 40, 60 }, 60)]
+    [InlineData(new long[] { 20, 40 }, new long[] { 60 }, -1)]
+    [InlineData(new long[0], new long[] { 60 }, -1)]
+    public void Decide_OnlyJoiners_ResumeFromTheNewestCommonCheckpoint(long[] first, long[] second, long expected)
+    {
+        QuorumPlan plan = QuorumPlan.Decide([Joining(1, second), Joining(0, first)]);
+
+        Assert.Equal(expected, plan.ResumeCheckpoint);
+        Assert.Equal(-1, plan.Donor);
+        Assert.Equal(-1, plan.HealFromFor(Joining(0, first)));
+    }
+}
