@@ -1,5 +1,6 @@
 using DesLoc.Transport.Membership;
 using DesLoc.Transport.Protocol;
+using static DesLoc.Transport.Tests.Membership.QuorumRequests;
 
 namespace DesLoc.Transport.Tests.Membership;
 
@@ -15,15 +16,6 @@ public sealed class QuorumCoordinatorTests
 
     internal static QuorumCoordinator Create(int world, Func<int, bool>? alive = null, int minReplicas = 1) =>
         new(world, minReplicas, (rank, _) => Task.FromResult(alive?.Invoke(rank) ?? true), TimeProvider.System, s_fast);
-
-    private static QuorumRequest At(int rank, long step, int phase = 2) => new() { Rank = rank, Step = step, Phase = phase };
-
-    private static QuorumRequest Joining(int rank, params long[] checkpoints)
-    {
-        var request = new QuorumRequest { Rank = rank, Joining = true };
-        request.CheckpointSteps.AddRange(checkpoints);
-        return request;
-    }
 
     [Fact]
     public async Task Arrive_EveryoneAtTheSameSyncPoint_OneQuorumWithEveryoneAndNoHeal()

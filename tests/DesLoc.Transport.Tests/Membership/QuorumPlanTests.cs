@@ -1,19 +1,11 @@
 using DesLoc.Transport.Membership;
 using DesLoc.Transport.Protocol;
+using static DesLoc.Transport.Tests.Membership.QuorumRequests;
 
 namespace DesLoc.Transport.Tests.Membership;
 
 public sealed class QuorumPlanTests
 {
-    private static QuorumRequest At(int rank, long step, int phase = 2) => new() { Rank = rank, Step = step, Phase = phase };
-
-    private static QuorumRequest Joining(int rank, params long[] checkpoints)
-    {
-        var request = new QuorumRequest { Rank = rank, Joining = true };
-        request.CheckpointSteps.AddRange(checkpoints);
-        return request;
-    }
-
     [Fact]
     public void Decide_MembersAreInRingOrder_TheNewestSyncPointWins_TheLowestRankThereDonates()
     {
