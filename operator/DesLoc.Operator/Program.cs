@@ -1,1 +1,8 @@
+using DesLoc.Operator.Api.Schema;
+
+if (args is ["crd", ..])
+{
+    Console.Write(CrdGenerator.LowCommJobYaml());
+}
+
 return 0;

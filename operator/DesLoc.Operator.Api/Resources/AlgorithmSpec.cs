@@ -1,0 +1,106 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+
+namespace DesLoc.Operator.Api.Resources;
+
+[Description("Which sync method the replicas use, and its own settings (only the block of the chosen type is read).")]
+public sealed record AlgorithmSpec
+{
+    public AlgorithmType Type { get; init; } = AlgorithmType.DESLOC;
+
+    public LocalAdamSettings LocalAdam { get; init; } = new();
+
+    public DesLocSettings Desloc { get; init; } = new();
+
+    public DiLoCoSettings Diloco { get; init; } = new();
+
+    public PalsgdSettings Palsgd { get; init; } = new();
+
+    public DctSettings Dct { get; init; } = new();
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<AlgorithmType>))]
+public enum AlgorithmType
+{
+    DDP,
+    LocalAdam,
+    DESLOC,
+    DiLoCo,
+    PALSGD,
+    DCTMomentum,
+}
+
+[Description("Local Adam: average parameters and both Adam moments every period steps.")]
+public sealed record LocalAdamSettings
+{
+    [Range(1, 1000000)]
+    public int Period { get; init; } = 32;
+}
+
+[Description("DES-LOC: parameters every kx steps, first moment every ku, second moment every kv (defaults 3*kx and 6*kx; multiples of kx).")]
+public sealed record DesLocSettings
+{
+    [Range(1, 1000000)]
+    public int Kx { get; init; } = 32;
+
+    [Range(1, 1000000)]
+    public int? Ku { get; init; }
+
+    [Range(1, 1000000)]
+    public int? Kv { get; init; }
+}
+
+[Description("DiLoCo: every period steps, an outer Nesterov step on the averaged pseudo-gradient.")]
+public sealed record DiLoCoSettings
+{
+    [Range(1, 1000000)]
+    public int Period { get; init; } = 32;
+
+    [Range(0.0, 10.0, MinimumIsExclusive = true)]
+    public double OuterLr { get; init; } = 0.7;
+
+    [Range(0.0, 1.0, MaximumIsExclusive = true)]
+    public double OuterMomentum { get; init; } = 0.9;
+}
+
+[Description("PALSGD: DiLoCo plus, with probability p per replica and step, a free pseudo-sync toward the last global model.")]
+public sealed record PalsgdSettings
+{
+    [Range(1, 1000000)]
+    public int Period { get; init; } = 32;
+
+    [Range(0.0, 1.0, MaximumIsExclusive = true)]
+    public double Probability { get; init; } = 0.2;
+
+    [Range(0.0, 1.0)]
+    public double Eta { get; init; } = 0.5;
+
+    [Range(0, int.MaxValue)]
+    public int WarmupSteps { get; init; } = 32;
+
+    [Range(0.0, 10.0, MinimumIsExclusive = true)]
+    public double OuterLr { get; init; } = 0.7;
+
+    [Range(0.0, 1.0, MaximumIsExclusive = true)]
+    public double OuterMomentum { get; init; } = 0.9;
+}
+
+[Description("DCT momentum: DiLoCo whose outer momentum is shared only through its top-k DCT coefficients per chunk.")]
+public sealed record DctSettings
+{
+    [Range(1, 1000000)]
+    public int Period { get; init; } = 32;
+
+    [Range(1, 256)]
+    public int Chunk { get; init; } = 64;
+
+    [Range(1, 256)]
+    public int TopK { get; init; } = 4;
+
+    [Range(0.0, 1.0)]
+    public double Decay { get; init; } = 0.9;
+
+    [Range(0.0, 10.0, MinimumIsExclusive = true)]
+    public double OuterLr { get; init; } = 0.7;
+}

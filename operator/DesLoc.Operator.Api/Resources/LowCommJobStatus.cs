@@ -1,0 +1,125 @@
+using System.ComponentModel;
+using System.Text.Json.Serialization;
+using k8s.Models;
+
+namespace DesLoc.Operator.Api.Resources;
+
+/// <summary>What the operator observed: the phase, one entry per replica, progress, sync periods and bytes sent.</summary>
+public sealed record LowCommJobStatus
+{
+    public long? ObservedGeneration { get; init; }
+
+    public JobPhase Phase { get; init; } = JobPhase.Pending;
+
+    [Description("Why the job is in its phase, in one line (for a Failed job: the cause).")]
+    public string? Message { get; init; }
+
+    public IReadOnlyList<V1Condition> Conditions { get; init; } = [];
+
+    public DateTime? StartTime { get; init; }
+
+    public DateTime? CompletionTime { get; init; }
+
+    [Description("Ready replicas over desired, for the printer column (for example 3/4).")]
+    public string? Ready { get; init; }
+
+    public int ReadyReplicas { get; init; }
+
+    [Description("Restarts counted towards maxRestarts, over all replicas.")]
+    public int Restarts { get; init; }
+
+    public IReadOnlyList<ReplicaStatus> Replicas { get; init; } = [];
+
+    public long? Step { get; init; }
+
+    public double? Loss { get; init; }
+
+    public SyncStatus? Sync { get; init; }
+
+    public CommunicationStatus? Communication { get; init; }
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<JobPhase>))]
+public enum JobPhase
+{
+    Pending,
+    Running,
+    Degraded,
+    Restarting,
+    Suspended,
+    Succeeded,
+    Failed,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ReplicaPhase>))]
+public enum ReplicaPhase
+{
+    Pending,
+    Running,
+    Restarting,
+    Succeeded,
+    Failed,
+}
+
+public sealed record ReplicaStatus
+{
+    public int Index { get; init; }
+
+    public ReplicaPhase Phase { get; init; }
+
+    public string? Pod { get; init; }
+
+    [Description("Restarts of this replica, evictions included.")]
+    public int Restarts { get; init; }
+
+    public int? LastExitCode { get; init; }
+
+    public string? LastFailureReason { get; init; }
+
+    public DateTime? LastFailureTime { get; init; }
+
+    [Description("When a failed replica will be recreated (backoff).")]
+    public DateTime? RestartAfter { get; init; }
+
+    [Description("The pod whose failure was counted last, so that a failure is counted once.")]
+    public string? FailedPodUid { get; init; }
+}
+
+public sealed record SyncStatus
+{
+    [Description("Current sync periods by state: params, m1, m2 (DES-LOC, Local Adam) or outer (DiLoCo, PALSGD, DCT).")]
+    public IReadOnlyDictionary<string, int> Periods { get; init; } = new Dictionary<string, int>();
+
+    public PeriodChange? Pending { get; init; }
+
+    public DateTime? LastChangeTime { get; init; }
+
+    [Description("Period changes made by the adaptive controller.")]
+    public int Changes { get; init; }
+}
+
+public sealed record PeriodChange
+{
+    public IReadOnlyDictionary<string, int> Periods { get; init; } = new Dictionary<string, int>();
+
+    public long SwitchStep { get; init; }
+
+    public string? Reason { get; init; }
+}
+
+public sealed record CommunicationStatus
+{
+    [Description("Bytes sent per replica so far (payload on the ring schedule).")]
+    public long BytesSent { get; init; }
+
+    [Description("Bytes DDP would have sent per replica for the same steps.")]
+    public long DdpEquivalentBytes { get; init; }
+
+    [Description("ddpEquivalentBytes / bytesSent.")]
+    public double? Reduction { get; init; }
+
+    public double? BandwidthBytesPerSecond { get; init; }
+
+    [Description("Fraction of wall time rank 0 spent in sync rounds.")]
+    public double? CommFraction { get; init; }
+}

@@ -1,0 +1,95 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+
+namespace DesLoc.Operator.Api.Resources;
+
+[Description("How the operator tunes the sync periods.")]
+public sealed record SyncSpec
+{
+    public AdaptiveSyncSpec Adaptive { get; init; } = new();
+}
+
+[Description("Adaptive sync: when the measured fraction of time spent communicating leaves the target by more than the hysteresis, the periods are scaled (at most x2 per change, DES-LOC ratios kept) and every replica switches at the same step.")]
+public sealed record AdaptiveSyncSpec
+{
+    public bool Enabled { get; init; }
+
+    [Description("Wanted fraction of wall time spent in sync rounds.")]
+    [Range(0.0, 1.0, MinimumIsExclusive = true, MaximumIsExclusive = true)]
+    public double TargetCommFraction { get; init; } = 0.1;
+
+    [Description("Relative band around the target inside which nothing changes (0.25 = +-25%).")]
+    [Range(0.0, 10.0)]
+    public double Hysteresis { get; init; } = 0.25;
+
+    [Description("Smallest period (steps) the controller may set; for DES-LOC it bounds kx.")]
+    [Range(1, 1000000)]
+    public int MinPeriod { get; init; } = 4;
+
+    [Description("Largest period (steps) the controller may set; for DES-LOC it bounds kx.")]
+    [Range(1, 1000000)]
+    public int MaxPeriod { get; init; } = 4096;
+
+    [Description("Seconds between two looks at the trainers' status.")]
+    [Range(1, 3600)]
+    public int IntervalSeconds { get; init; } = 15;
+
+    [Description("A change applies this many (new) periods after the step it is decided at, so every replica has it in time.")]
+    [Range(1, 100)]
+    public int SwitchAfterPeriods { get; init; } = 2;
+}
+
+[Description("Replacing failed replicas.")]
+public sealed record FaultToleranceSpec
+{
+    [Description("Restarts (counted over all replicas) after which the job fails. Evictions are not counted.")]
+    [Range(0, 10000)]
+    public int MaxRestarts { get; init; } = 10;
+
+    public BackoffSpec Backoff { get; init; } = new();
+
+    [Description("What to do when a trainer exits with a given code; first match wins. Unmatched failures are restarted, except exit code 2 (a configuration error), which fails the job.")]
+    public IReadOnlyList<ExitCodeRule> Rules { get; init; } = [];
+
+    [Description("A collective operation that makes no progress for this long fails, and the round is redone among the survivors.")]
+    [Range(0.0, 86400.0, MinimumIsExclusive = true)]
+    public double RoundTimeoutSeconds { get; init; } = 30;
+
+    [Description("How long the first sync round waits for every replica to start.")]
+    [Range(0.0, 86400.0, MinimumIsExclusive = true)]
+    public double JoinTimeoutSeconds { get; init; } = 120;
+
+    [Description("How long a round waits for a live replica that has not reached the sync point.")]
+    [Range(0.0, 86400.0, MinimumIsExclusive = true)]
+    public double ArrivalTimeoutSeconds { get; init; } = 600;
+}
+
+[Description("Exponential delay before a failed replica is recreated: initial, doubled per restart of that replica, capped.")]
+public sealed record BackoffSpec
+{
+    [Range(0, 86400)]
+    public int InitialSeconds { get; init; } = 5;
+
+    [Range(0, 86400)]
+    public int MaxSeconds { get; init; } = 300;
+}
+
+public sealed record ExitCodeRule
+{
+    [Required]
+    [MinLength(1)]
+    public IReadOnlyList<int> ExitCodes { get; init; } = [];
+
+    public FailureAction Action { get; init; } = FailureAction.Restart;
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<FailureAction>))]
+public enum FailureAction
+{
+    /// <summary>Recreate the failed replica after the backoff; counts towards maxRestarts.</summary>
+    Restart,
+
+    /// <summary>Fail the whole job at once.</summary>
+    FailJob,
+}

@@ -1,0 +1,45 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DesLoc.Operator.Api.Schema;
+
+/// <summary>
+/// One property of a resource type as both the CRD generator and the C# validator see it: its JSON name, its type
+/// with nullability resolved, and the data-annotation attributes (<see cref="RangeAttribute"/>, <see cref="AllowedValuesAttribute"/>,
+/// <see cref="RequiredAttribute"/>, <see cref="MinLengthAttribute"/>, <see cref="DescriptionAttribute"/>) that say what is valid.
+/// </summary>
+internal sealed record SchemaProperty(PropertyInfo Info, string JsonName, Type Type, bool Nullable)
+{
+    private static readonly NullabilityInfoContext s_nullability = new();
+
+    public RangeAttribute? Range => Info.GetCustomAttribute<RangeAttribute>();
+
+    public AllowedValuesAttribute? AllowedValues => Info.GetCustomAttribute<AllowedValuesAttribute>();
+
+    public bool Required => Info.GetCustomAttribute<RequiredAttribute>() is not null;
+
+    public int? MinLength => Info.GetCustomAttribute<MinLengthAttribute>()?.Length;
+
+    public string? Description => Info.GetCustomAttribute<DescriptionAttribute>()?.Description
+        ?? Type.GetCustomAttribute<DescriptionAttribute>()?.Description;
+
+    /// <summary>The public, settable properties of <paramref name="type"/> in declaration order.</summary>
+    public static IReadOnlyList<SchemaProperty> Of(Type type) =>
+        [.. type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.SetMethod is not null && p.GetIndexParameters().Length == 0)
+            .OrderBy(p => p.MetadataToken)
+            .Select(Describe)];
+
+    private static SchemaProperty Describe(PropertyInfo property)
+    {
+        string name = property.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name
+            ?? JsonNamingPolicy.CamelCase.ConvertName(property.Name);
+        Type? underlying = System.Nullable.GetUnderlyingType(property.PropertyType);
+        bool nullable = underlying is not null
+            || (!property.PropertyType.IsValueType && s_nullability.Create(property).ReadState == NullabilityState.Nullable);
+        return new SchemaProperty(property, name, underlying ?? property.PropertyType, nullable);
+    }
+}

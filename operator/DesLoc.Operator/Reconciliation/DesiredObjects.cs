@@ -1,0 +1,166 @@
+using System.Globalization;
+using System.Text;
+using DesLoc.Operator.Api.Resources;
+using k8s;
+using k8s.Models;
+
+namespace DesLoc.Operator.Reconciliation;
+
+/// <summary>
+/// The children a job should have, as pure functions of its spec: one pod per replica built from the template with
+/// the trainer's environment contract, a headless Service, and a Secret with the job's token and trainer config.
+/// Every child carries the job's labels and a controller owner reference, so deleting the job deletes them.
+/// </summary>
+public static class DesiredObjects
+{
+    public const string EnvJob = "DESLOC_JOB";
+    public const string EnvRank = "DESLOC_RANK";
+    public const string EnvWorldSize = "DESLOC_WORLD_SIZE";
+    public const string EnvPeers = "DESLOC_PEERS";
+    public const string EnvConfig = "DESLOC_CONFIG";
+    public const string EnvToken = "DESLOC_TOKEN";
+    public const string EnvGrpcPort = "DESLOC_GRPC_PORT";
+    public const string EnvMetricsPort = "DESLOC_METRICS_PORT";
+    public const string EnvBindAddress = "DESLOC_BIND_ADDRESS";
+    public const string RestartsAnnotation = "desloc.dev/restarts";
+
+    public static V1Pod Pod(LowCommJob job, int index, ReplicaLayout layout, int restarts)
+    {
+        string name = job.Metadata.Name;
+        // A deep copy through JSON, so the template in the job object is never mutated.
+        V1PodTemplateSpec template = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(job.Spec.Template));
+        V1PodSpec spec = template.Spec ?? new V1PodSpec { Containers = [] };
+        var labels = new Dictionary<string, string>(template.Metadata?.Labels ?? new Dictionary<string, string>());
+        foreach ((string key, string value) in JobNames.Labels(name))
+        {
+            labels[key] = value;
+        }
+
+        labels[JobNames.ReplicaLabel] = index.ToString(CultureInfo.InvariantCulture);
+        var annotations = new Dictionary<string, string>(template.Metadata?.Annotations ?? new Dictionary<string, string>())
+        {
+            [RestartsAnnotation] = restarts.ToString(CultureInfo.InvariantCulture),
+        };
+
+        spec.RestartPolicy = "Never"; // the operator replaces failed replicas itself, under the job's restart policy
+        spec.Hostname = JobNames.Pod(name, index);
+        spec.Subdomain = JobNames.Service(name);
+        spec.Volumes = [.. spec.Volumes ?? [], ConfigVolume(name), CheckpointVolume(job.Spec.Checkpoint)];
+        foreach (V1Container container in spec.Containers.Where(c => c.Name == JobNames.TrainerContainer))
+        {
+            container.Env = [.. (container.Env ?? []).Where(e => !e.Name.StartsWith("DESLOC_", StringComparison.Ordinal)), .. Environment(job, index, layout)];
+            container.Ports = [.. container.Ports ?? [],
+                new V1ContainerPort { ContainerPort = layout.GrpcPort(index), Name = "grpc" },
+                new V1ContainerPort { ContainerPort = layout.GrpcPort(index) + 1, Name = "data" },
+                new V1ContainerPort { ContainerPort = layout.MetricsPort(index), Name = "metrics" }];
+            container.VolumeMounts = [.. container.VolumeMounts ?? [],
+                new V1VolumeMount { MountPath = JobNames.ConfigMountPath, Name = "desloc-config", ReadOnlyProperty = true },
+                new V1VolumeMount { MountPath = JobNames.CheckpointMountPath, Name = "desloc-checkpoints" }];
+            container.ReadinessProbe ??= new V1Probe { HttpGet = new V1HTTPGetAction { Port = layout.MetricsPort(index), Path = "/readyz" }, PeriodSeconds = 5 };
+            container.LivenessProbe ??= new V1Probe { HttpGet = new V1HTTPGetAction { Port = layout.MetricsPort(index), Path = "/healthz" }, PeriodSeconds = 10, FailureThreshold = 6 };
+        }
+
+        return new V1Pod
+        {
+            ApiVersion = "v1",
+            Kind = "Pod",
+            Metadata = new V1ObjectMeta
+            {
+                Name = JobNames.Pod(name, index),
+                NamespaceProperty = job.Metadata.NamespaceProperty,
+                Labels = labels,
+                Annotations = annotations,
+                OwnerReferences = [Owner(job)],
+            },
+            Spec = spec,
+        };
+    }
+
+    /// <summary>The trainer's side of the contract (trainer/DesLoc.Trainer/Distributed/ReplicaEnvironment.cs).</summary>
+    public static IReadOnlyList<V1EnvVar> Environment(LowCommJob job, int index, ReplicaLayout layout) =>
+    [
+        new() { Name = EnvJob, Value = job.Metadata.Name },
+        new() { Name = EnvRank, Value = index.ToString(CultureInfo.InvariantCulture) },
+        new() { Name = EnvWorldSize, Value = job.Spec.Replicas.ToString(CultureInfo.InvariantCulture) },
+        new() { Name = EnvPeers, Value = layout.Peers(job.Spec.Replicas) },
+        new() { Name = EnvConfig, Value = layout.ConfigPath },
+        new() { Name = EnvToken, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Key = JobNames.TokenKey, Name = JobNames.Secret(job.Metadata.Name) } } },
+        new() { Name = EnvGrpcPort, Value = layout.GrpcPort(index).ToString(CultureInfo.InvariantCulture) },
+        new() { Name = EnvMetricsPort, Value = layout.MetricsPort(index).ToString(CultureInfo.InvariantCulture) },
+        new() { Name = EnvBindAddress, Value = layout.BindAddress },
+    ];
+
+    /// <summary>Headless, and publishing not-ready addresses: replicas must find each other before they are ready.</summary>
+    public static V1Service Service(LowCommJob job) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = new V1ObjectMeta
+        {
+            Name = JobNames.Service(job.Metadata.Name),
+            NamespaceProperty = job.Metadata.NamespaceProperty,
+            Labels = JobNames.Labels(job.Metadata.Name),
+            OwnerReferences = [Owner(job)],
+        },
+        Spec = new V1ServiceSpec
+        {
+            ClusterIP = "None",
+            PublishNotReadyAddresses = true,
+            Selector = JobNames.Labels(job.Metadata.Name),
+            Ports =
+            [
+                new V1ServicePort { Port = ReplicaLayout.DefaultGrpcPort, Name = "grpc" },
+                new V1ServicePort { Port = ReplicaLayout.DefaultGrpcPort + 1, Name = "data" },
+                new V1ServicePort { Port = ReplicaLayout.DefaultMetricsPort, Name = "metrics" },
+            ],
+        },
+    };
+
+    /// <summary>The job's token (every gRPC call between its replicas carries it) and the trainer config.</summary>
+    public static V1Secret Secret(LowCommJob job, string token, string checkpointPath) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Secret",
+        Metadata = new V1ObjectMeta
+        {
+            Name = JobNames.Secret(job.Metadata.Name),
+            NamespaceProperty = job.Metadata.NamespaceProperty,
+            Labels = JobNames.Labels(job.Metadata.Name),
+            OwnerReferences = [Owner(job)],
+        },
+        Type = "Opaque",
+        Data = new Dictionary<string, byte[]>
+        {
+            [JobNames.TokenKey] = Encoding.UTF8.GetBytes(token),
+            [JobNames.ConfigKey] = Encoding.UTF8.GetBytes(TrainerConfig.From(job.Spec, checkpointPath).ToJson()),
+        },
+    };
+
+    public static V1OwnerReference Owner(LowCommJob job) => new()
+    {
+        ApiVersion = LowCommJob.GroupVersion,
+        Kind = LowCommJob.KindName,
+        Name = job.Metadata.Name,
+        Uid = job.Metadata.Uid,
+        BlockOwnerDeletion = true,
+        Controller = true,
+    };
+
+    private static V1Volume ConfigVolume(string job) => new()
+    {
+        Name = "desloc-config",
+        Secret = new V1SecretVolumeSource { SecretName = JobNames.Secret(job), Items = [new V1KeyToPath { Key = JobNames.ConfigKey, Path = JobNames.ConfigKey }] },
+    };
+
+    private static V1Volume CheckpointVolume(CheckpointSpec checkpoint)
+    {
+        if (checkpoint.Volume is { } volume)
+        {
+            V1Volume copy = KubernetesJson.Deserialize<V1Volume>(KubernetesJson.Serialize(volume));
+            copy.Name = "desloc-checkpoints";
+            return copy;
+        }
+
+        return new V1Volume { Name = "desloc-checkpoints", EmptyDir = new V1EmptyDirVolumeSource() };
+    }
+}

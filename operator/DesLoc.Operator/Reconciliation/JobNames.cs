@@ -1,0 +1,35 @@
+using DesLoc.Operator.Api.Resources;
+
+namespace DesLoc.Operator.Reconciliation;
+
+/// <summary>Stable names and labels of a job's children, so every reconcile finds what an earlier one created.</summary>
+public static class JobNames
+{
+    public const string JobLabel = "desloc.dev/job-name";
+    public const string ReplicaLabel = "desloc.dev/replica-index";
+    public const string ManagedByLabel = "app.kubernetes.io/managed-by";
+    public const string ManagedBy = "desloc-operator";
+    public const string TrainerContainer = "trainer";
+    public const string TokenKey = "token";
+    public const string ConfigKey = "config.json";
+    public const string ConfigMountPath = "/etc/desloc";
+    public const string CheckpointMountPath = "/checkpoints";
+
+    /// <summary>Replica i's pod keeps its name across restarts: <c>job-i</c>.</summary>
+    public static string Pod(string job, int index) => $"{job}-{index}";
+
+    /// <summary>The headless Service that gives each replica a DNS name (<c>job-i.job.ns.svc</c>).</summary>
+    public static string Service(string job) => job;
+
+    public static string Secret(string job) => $"{job}-desloc";
+
+    public static string Selector(string job) => $"{JobLabel}={job}";
+
+    public static IDictionary<string, string> Labels(string job) => new Dictionary<string, string>
+    {
+        [JobLabel] = job,
+        [ManagedByLabel] = ManagedBy,
+    };
+
+    public static string Key(LowCommJob job) => $"{job.Metadata.NamespaceProperty ?? "default"}/{job.Metadata.Name}";
+}

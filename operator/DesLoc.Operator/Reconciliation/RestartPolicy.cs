@@ -1,0 +1,45 @@
+using DesLoc.Operator.Api.Resources;
+
+namespace DesLoc.Operator.Reconciliation;
+
+/// <summary>What a replica's failure leads to, and how long to wait before it is recreated.</summary>
+public static class RestartPolicy
+{
+    /// <summary>The trainer's exit code for a bad configuration: restarting cannot help.</summary>
+    public const int ConfigurationErrorExitCode = 2;
+
+    /// <summary>Reasons the platform gives when it took a healthy pod away; such a restart is not the job's fault.</summary>
+    private static readonly HashSet<string> s_disruptions = new(StringComparer.Ordinal)
+    {
+        "Evicted", "Preempted", "PreemptionByScheduler", "DisruptionTarget", "TerminationByKubelet", "EvictionByEvictionAPI", "DeletionByTaintManager", "NodeShutdown", "Shutdown",
+    };
+
+    public sealed record Decision(FailureAction Action, bool Counted, string Cause);
+
+    public static Decision Classify(FaultToleranceSpec policy, int? exitCode, string? reason)
+    {
+        if (reason is not null && s_disruptions.Contains(reason))
+        {
+            return new Decision(FailureAction.Restart, Counted: false, $"the pod was disrupted ({reason})");
+        }
+
+        string cause = exitCode is { } code
+            ? $"exited with code {code}{(reason is null or "Error" ? "" : $" ({reason})")}"
+            : $"failed ({reason ?? "unknown reason"})";
+        if (exitCode is { } exit && policy.Rules.FirstOrDefault(r => r.ExitCodes.Contains(exit)) is { } rule)
+        {
+            return new Decision(rule.Action, Counted: true, cause);
+        }
+
+        return exitCode == ConfigurationErrorExitCode
+            ? new Decision(FailureAction.FailJob, Counted: true, cause + ", a configuration error")
+            : new Decision(FailureAction.Restart, Counted: true, cause);
+    }
+
+    /// <summary>Initial delay, doubled for each earlier restart of the same replica, capped.</summary>
+    public static TimeSpan Backoff(BackoffSpec backoff, int restartsOfReplica)
+    {
+        double seconds = backoff.InitialSeconds * Math.Pow(2, Math.Max(0, restartsOfReplica - 1));
+        return TimeSpan.FromSeconds(Math.Min(seconds, backoff.MaxSeconds));
+    }
+}
