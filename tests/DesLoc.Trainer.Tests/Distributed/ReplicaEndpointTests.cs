@@ -55,7 +55,7 @@ public sealed class ReplicaEndpointTests
         }
 
         int[] exits = await cluster.WaitForAsync([1], s_timeout);
-        Assert.Equal(0, exits[0]);
+        Assert.Equal(143, exits[0]); // stopped, not finished: the operator restarts or resumes it
         Assert.Contains("Stopping rank 1 at step", cluster.Log(1));
         Assert.Matches("Wrote checkpoint of step [0-9]+ to", cluster.Log(1));
     }

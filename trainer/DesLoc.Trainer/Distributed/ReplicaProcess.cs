@@ -27,6 +27,9 @@ namespace DesLoc.Trainer.Distributed;
 /// </summary>
 internal static class ReplicaProcess
 {
+    /// <summary>Exit code of a replica stopped by SIGTERM or SIGINT after writing its checkpoint (128 + 15).</summary>
+    public const int StoppedExitCode = 143;
+
     public static async Task<int> RunAsync(ReplicaEnvironment environment, JobSpec spec)
     {
         using ILoggerFactory loggerFactory = LoggerFactory.Create(logging => logging
@@ -113,6 +116,8 @@ internal static class ReplicaProcess
             {
                 logger.Stopping(environment.Rank, replica.Step);
                 gate.SaveCheckpoint(replica, replica.Step);
+                // 128 + SIGTERM, as a signalled process reports: the operator must not take a stopped replica for a finished one.
+                exitCode = StoppedExitCode;
             }
             else
             {

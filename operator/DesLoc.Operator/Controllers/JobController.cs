@@ -1,0 +1,69 @@
+using System.Security.Cryptography;
+using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Metrics;
+using DesLoc.Operator.Reconciliation;
+using k8s;
+
+namespace DesLoc.Operator.Controllers;
+
+/// <summary>
+/// The thin, impure half of reconciliation: asks <see cref="JobReconciler"/> for a plan and carries it out through a
+/// backend, writing the status only when it changed.
+/// </summary>
+public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics = null)
+{
+    public async Task<ReconcilePlan> ReconcileAsync(JobObservation observed, ReplicaLayout layout, CancellationToken cancellation)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        LowCommJob job = observed.Job;
+        ReconcilePlan plan = JobReconciler.Reconcile(observed, layout);
+        try
+        {
+            string ns = job.Metadata.NamespaceProperty ?? "default";
+            if (plan.CreateService)
+            {
+                await backend.CreateServiceAsync(DesiredObjects.Service(job), cancellation);
+            }
+
+            if (plan.CreateSecret)
+            {
+                await backend.CreateSecretAsync(DesiredObjects.Secret(job, NewToken(), layout.CheckpointPath), cancellation);
+            }
+
+            foreach (var pod in plan.CreatePods)
+            {
+                await backend.CreatePodAsync(pod, cancellation);
+            }
+
+            foreach (string name in plan.DeletePods)
+            {
+                await backend.DeletePodAsync(ns, name, cancellation);
+            }
+
+            if (plan.DeleteJob)
+            {
+                await backend.DeleteJobAsync(job, cancellation);
+            }
+            else if (KubernetesJson.Serialize(plan.Status) != KubernetesJson.Serialize(job.Status))
+            {
+                await backend.UpdateStatusAsync(job, plan.Status, cancellation);
+            }
+
+            foreach (JobEvent jobEvent in plan.Events)
+            {
+                await backend.RecordEventAsync(job, jobEvent, cancellation);
+            }
+
+            metrics?.Reconciled(plan, job, System.Diagnostics.Stopwatch.GetElapsedTime(started), error: false);
+            return plan;
+        }
+        catch (Exception) when (!cancellation.IsCancellationRequested)
+        {
+            metrics?.Reconciled(plan, job, System.Diagnostics.Stopwatch.GetElapsedTime(started), error: true);
+            throw;
+        }
+    }
+
+    /// <summary>32 random bytes, hex: the job's shared secret between its replicas and the operator.</summary>
+    private static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+}

@@ -1,0 +1,329 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Controllers;
+using DesLoc.Operator.Reconciliation;
+using k8s.Models;
+
+namespace DesLoc.Operator.Local;
+
+/// <summary>
+/// The local backend: a one-job "cluster" whose pods are trainer processes on this machine. A pod's phase follows its
+/// process (Running while it runs, then Succeeded or Failed with its exit code), its environment is the pod's own,
+/// with the Secret's token resolved, and deleting a pod stops its process the way the kubelet does (SIGTERM, then
+/// SIGKILL after the grace period).
+/// </summary>
+public sealed partial class LocalCluster(LowCommJob job, TrainerCommand trainer, string runDirectory, string workingDirectory) : IJobBackend, IAsyncDisposable
+{
+    private static readonly TimeSpan s_gracePeriod = TimeSpan.FromSeconds(30);
+    private readonly object _lock = new();
+    private readonly Dictionary<string, LocalPod> _pods = [];
+    private readonly List<JobEvent> _events = [];
+    private readonly SemaphoreSlim _changed = new(0);
+    private V1Secret? _secret;
+    private bool _service;
+
+    private sealed class LocalPod(V1Pod pod, Process process)
+    {
+        public V1Pod Pod { get; } = pod;
+
+        public Process Process { get; } = process;
+
+        public Task Exited { get; set; } = Task.CompletedTask;
+    }
+
+    public LowCommJob Job { get; private set; } = job;
+
+    public bool JobDeleted { get; private set; }
+
+    /// <summary>Raised for every Event the reconciler records (the progress display prints them).</summary>
+    public event Action<JobEvent>? EventRecorded;
+
+    public IReadOnlyList<JobEvent> Events
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
+    public string? Token => _secret?.Data?[JobNames.TokenKey] is { } token ? Encoding.UTF8.GetString(token) : null;
+
+    /// <summary>Process ids of the replicas that are running now, by replica index (tests kill them).</summary>
+    public IReadOnlyDictionary<int, int> RunningProcesses()
+    {
+        lock (_lock)
+        {
+            return _pods.Values.Where(p => !p.Process.HasExited && p.Pod.Metadata.DeletionTimestamp is null)
+                .ToDictionary(p => int.Parse(p.Pod.Metadata.Labels[JobNames.ReplicaLabel], System.Globalization.CultureInfo.InvariantCulture), p => p.Process.Id);
+        }
+    }
+
+    public bool AnyProcessRunning()
+    {
+        lock (_lock)
+        {
+            return _pods.Values.Any(p => !p.Process.HasExited);
+        }
+    }
+
+    public JobObservation Observe(DateTime now, TrainerReport? report)
+    {
+        lock (_lock)
+        {
+            return new JobObservation(Job, [.. _pods.Values.Select(p => p.Pod)], _service, _secret is not null, report, now);
+        }
+    }
+
+    /// <summary>Waits until a process exits or a pod goes away, or the timeout passes.</summary>
+    public Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellation) => _changed.WaitAsync(timeout, cancellation);
+
+    public Task CreateServiceAsync(V1Service service, CancellationToken cancellation)
+    {
+        _service = true; // loopback needs no Service: the peers' addresses are in DESLOC_PEERS
+        return Task.CompletedTask;
+    }
+
+    public Task CreateSecretAsync(V1Secret secret, CancellationToken cancellation)
+    {
+        _secret = secret;
+        return Task.CompletedTask;
+    }
+
+    public Task CreatePodAsync(V1Pod pod, CancellationToken cancellation)
+    {
+        lock (_lock)
+        {
+            if (_pods.ContainsKey(pod.Metadata.Name))
+            {
+                return Task.CompletedTask;
+            }
+
+            V1Container container = pod.Spec.Containers.First(c => c.Name == JobNames.TrainerContainer);
+            var start = new ProcessStartInfo(trainer.FileName)
+            {
+                WorkingDirectory = workingDirectory,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (string argument in trainer.Arguments.Concat(container.Args ?? []))
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            foreach (V1EnvVar variable in container.Env ?? [])
+            {
+                start.Environment[variable.Name] = Resolve(variable);
+            }
+
+            WriteConfig(start.Environment[DesiredObjects.EnvConfig]!);
+            Directory.CreateDirectory(Path.Combine(runDirectory, "logs"));
+            var log = new StreamWriter(Path.Combine(runDirectory, "logs", pod.Metadata.Name + ".log"), append: true) { AutoFlush = true };
+            var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+            process.OutputDataReceived += (_, line) => Write(log, line.Data);
+            process.ErrorDataReceived += (_, line) => Write(log, line.Data);
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            DateTime started = DateTime.UtcNow;
+            pod.Metadata.Uid = Guid.NewGuid().ToString();
+            pod.Metadata.CreationTimestamp = started;
+            pod.Status = new V1PodStatus
+            {
+                Phase = "Running",
+                StartTime = started,
+                Conditions = [new V1PodCondition { Type = "Ready", Status = "True" }],
+                ContainerStatuses = [new V1ContainerStatus { Name = JobNames.TrainerContainer, Ready = true, State = new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = started } } }],
+            };
+            var local = new LocalPod(pod, process);
+            local.Exited = WatchExitAsync(local, log);
+            _pods[pod.Metadata.Name] = local;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task DeletePodAsync(string ns, string name, CancellationToken cancellation)
+    {
+        lock (_lock)
+        {
+            if (!_pods.TryGetValue(name, out LocalPod? local) || local.Pod.Metadata.DeletionTimestamp is not null)
+            {
+                return Task.CompletedTask;
+            }
+
+            local.Pod.Metadata.DeletionTimestamp = DateTime.UtcNow;
+            _ = RemoveAsync(local);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task UpdateStatusAsync(LowCommJob job, LowCommJobStatus status, CancellationToken cancellation)
+    {
+        Job = new LowCommJob { Metadata = Job.Metadata, Spec = Job.Spec, Status = status };
+        return Task.CompletedTask;
+    }
+
+    public Task RecordEventAsync(LowCommJob job, JobEvent jobEvent, CancellationToken cancellation)
+    {
+        lock (_lock)
+        {
+            _events.Add(jobEvent);
+        }
+
+        EventRecorded?.Invoke(jobEvent);
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteJobAsync(LowCommJob job, CancellationToken cancellation)
+    {
+        JobDeleted = true;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops every replica gracefully (each writes a checkpoint on SIGTERM) and waits for them.</summary>
+    public async Task StopAllAsync()
+    {
+        Task[] exits;
+        lock (_lock)
+        {
+            foreach (LocalPod local in _pods.Values.Where(p => !p.Process.HasExited))
+            {
+                local.Pod.Metadata.DeletionTimestamp ??= DateTime.UtcNow;
+                Terminate(local.Process);
+            }
+
+            exits = [.. _pods.Values.Select(p => p.Exited)];
+        }
+
+        Task all = Task.WhenAll(exits);
+        if (await Task.WhenAny(all, Task.Delay(s_gracePeriod)) != all)
+        {
+            KillAll();
+            await all;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        KillAll();
+        Task[] exits;
+        lock (_lock)
+        {
+            exits = [.. _pods.Values.Select(p => p.Exited)];
+        }
+
+        await Task.WhenAll(exits);
+        _changed.Dispose();
+    }
+
+    private void KillAll()
+    {
+        lock (_lock)
+        {
+            foreach (LocalPod local in _pods.Values.Where(p => !p.Process.HasExited))
+            {
+                local.Process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private async Task WatchExitAsync(LocalPod local, StreamWriter log)
+    {
+        await local.Process.WaitForExitAsync();
+        local.Process.WaitForExit(); // drains the redirected output
+        await log.DisposeAsync();
+        DateTime finished = DateTime.UtcNow;
+        int code = local.Process.ExitCode;
+        lock (_lock)
+        {
+            local.Pod.Status = new V1PodStatus
+            {
+                Phase = code == 0 ? "Succeeded" : "Failed",
+                StartTime = local.Pod.Status.StartTime,
+                Conditions = [new V1PodCondition { Type = "Ready", Status = "False" }],
+                ContainerStatuses =
+                [
+                    new V1ContainerStatus
+                    {
+                        Name = JobNames.TrainerContainer,
+                        State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = code, FinishedAt = finished, Reason = code == 0 ? "Completed" : "Error" } },
+                    },
+                ],
+            };
+        }
+
+        _changed.Release();
+    }
+
+    private async Task RemoveAsync(LocalPod local)
+    {
+        if (!local.Process.HasExited)
+        {
+            Terminate(local.Process);
+            if (await Task.WhenAny(local.Exited, Task.Delay(s_gracePeriod)) != local.Exited)
+            {
+                local.Process.Kill(entireProcessTree: true);
+            }
+        }
+
+        await local.Exited;
+        lock (_lock)
+        {
+            _pods.Remove(local.Pod.Metadata.Name);
+        }
+
+        local.Process.Dispose();
+        _changed.Release();
+    }
+
+    private string Resolve(V1EnvVar variable)
+    {
+        if (variable.ValueFrom?.SecretKeyRef is { } reference)
+        {
+            return _secret?.Metadata.Name == reference.Name && _secret.Data?.TryGetValue(reference.Key, out byte[]? value) == true
+                ? Encoding.UTF8.GetString(value)
+                : throw new InvalidOperationException($"Secret {reference.Name} has no key {reference.Key}.");
+        }
+
+        return variable.Value ?? "";
+    }
+
+    private void WriteConfig(string path)
+    {
+        if (_secret?.Data?.TryGetValue(JobNames.ConfigKey, out byte[]? config) == true)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, config);
+        }
+    }
+
+    private static void Write(StreamWriter log, string? line)
+    {
+        if (line is not null)
+        {
+            lock (log)
+            {
+                log.WriteLine(line);
+            }
+        }
+    }
+
+    /// <summary>SIGTERM, as the kubelet sends it: the trainer checkpoints and exits.</summary>
+    private static void Terminate(Process process)
+    {
+        if (!process.HasExited)
+        {
+            _ = Kill(process.Id, 15);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

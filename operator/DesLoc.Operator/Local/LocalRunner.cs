@@ -1,0 +1,92 @@
+using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Controllers;
+using DesLoc.Operator.Reconciliation;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DesLoc.Operator.Local;
+
+/// <summary>Where and how `run` works: its directory (config, checkpoints, logs), the trainer's working directory and executable.</summary>
+public sealed record LocalRunOptions(string RunDirectory, string WorkingDirectory, TrainerCommand Trainer)
+{
+    /// <summary>How often rank 0 (and, for the display, every replica) is asked for its status.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>How a local run ended.</summary>
+public sealed record LocalRunResult(LowCommJobStatus Status, IReadOnlyList<JobEvent> Events, bool Stopped, TimeSpan Elapsed);
+
+/// <summary>
+/// `run FILE`: the operator's reconcile loop over the local backend. The same <see cref="JobReconciler"/> as on a
+/// cluster decides; pods are trainer processes; the loop wakes when a process exits, when the plan asks to be
+/// requeued (a restart backoff) and to poll rank 0, until the job has finished and every process has exited.
+/// Cancelling stops every replica with SIGTERM, so each leaves a checkpoint.
+/// </summary>
+public static class LocalRunner
+{
+    public static async Task<LocalRunResult> RunAsync(
+        LowCommJob job, LocalRunOptions options, IProgressView? view, Action<LocalCluster>? started, CancellationToken stop)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        job.Metadata.NamespaceProperty ??= "local";
+        job.Metadata.Uid ??= Guid.NewGuid().ToString();
+        job.Metadata.Generation ??= 1;
+        job.Metadata.CreationTimestamp ??= DateTime.UtcNow;
+        Directory.CreateDirectory(options.RunDirectory);
+        ReplicaLayout layout = LocalLayout.Create(job.Spec.Replicas, options.RunDirectory);
+        await using var cluster = new LocalCluster(job, options.Trainer, options.RunDirectory, options.WorkingDirectory);
+        using var monitor = new TrainerMonitor(NullLogger.Instance);
+        var controller = new JobController(cluster);
+        string key = JobNames.Key(job);
+        if (view is not null)
+        {
+            cluster.EventRecorded += view.OnEvent;
+        }
+
+        started?.Invoke(cluster);
+        DateTime lastPoll = DateTime.MinValue;
+        bool stopped = false;
+        while (true)
+        {
+            if (stop.IsCancellationRequested)
+            {
+                stopped = true;
+                await cluster.StopAllAsync();
+                break;
+            }
+
+            ReconcilePlan plan = await controller.ReconcileAsync(cluster.Observe(DateTime.UtcNow, monitor.Take(key)), layout, CancellationToken.None);
+            LowCommJob current = cluster.Job;
+            bool finished = current.Status?.Phase is JobPhase.Succeeded or JobPhase.Failed;
+            if (finished && !cluster.AnyProcessRunning())
+            {
+                break;
+            }
+
+            if (DateTime.UtcNow - lastPoll >= options.PollInterval && cluster.Token is { } token)
+            {
+                lastPoll = DateTime.UtcNow;
+                if (cluster.RunningProcesses().ContainsKey(0))
+                {
+                    await monitor.PollAsync(current, $"{layout.Host(0)}:{layout.GrpcPort(0)}", token, stop).ConfigureAwait(false);
+                }
+
+                if (view is not null)
+                {
+                    await view.RefreshAsync(current, layout, token, cluster.RunningProcesses(), stop);
+                }
+            }
+
+            TimeSpan wait = plan.RequeueAfter is { } requeue && requeue < options.PollInterval ? requeue : options.PollInterval;
+            try
+            {
+                await cluster.WaitForChangeAsync(wait, stop);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        LowCommJobStatus status = cluster.Job.Status ?? new LowCommJobStatus();
+        return new LocalRunResult(status, cluster.Events, stopped, clock.Elapsed);
+    }
+}
