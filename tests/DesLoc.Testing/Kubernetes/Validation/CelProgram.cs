@@ -3,8 +3,9 @@ using System.Text.Json.Nodes;
 namespace DesLoc.Testing.Kubernetes.Validation;
 
 /// <summary>
-/// A compiled CEL expression of the subset the apiserver's CRD rules use (see the README of this folder's tests).
-/// Compile throws <see cref="CelException"/> for anything outside the subset; Evaluate throws
+/// A compiled CEL expression of the subset CRD rules use: literals, self/oldSelf, selection, index, has(), operators,
+/// ternary, size/int/double/string, string functions, matches, isSorted and the all/exists/exists_one/map/filter
+/// macros. No static type check, uints, bytes, optionals, timestamps/durations or extension libraries. Compile throws <see cref="CelException"/> for anything outside the subset; Evaluate throws
 /// <see cref="CelEvaluationException"/> for runtime errors.
 /// </summary>
 public sealed class CelProgram
