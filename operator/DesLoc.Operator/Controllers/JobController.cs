@@ -44,7 +44,7 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
             {
                 await backend.DeleteJobAsync(job, cancellation);
             }
-            else if (KubernetesJson.Serialize(plan.Status) != KubernetesJson.Serialize(job.Status))
+            else if (job.Status is null || KubernetesJson.Serialize(plan.Status) != KubernetesJson.Serialize(job.Status))
             {
                 await backend.UpdateStatusAsync(job, plan.Status, cancellation);
             }

@@ -1,0 +1,83 @@
+using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Local;
+using Spectre.Console;
+
+namespace DesLoc.Operator;
+
+/// <summary>`run FILE`: load and check the manifest, run it locally with a live display, print a summary.</summary>
+internal static class RunCommand
+{
+    public static async Task<int> RunAsync(string file, IReadOnlyList<string> options)
+    {
+        string? trainerPath = Option(options, "--trainer");
+        LowCommJob job;
+        TrainerCommand trainer;
+        try
+        {
+            job = ManifestLoader.Load(file);
+            trainer = TrainerCommand.Locate(trainerPath);
+        }
+        catch (Exception e) when (e is ManifestException or FileNotFoundException)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return 2;
+        }
+
+        string runDirectory = Path.GetFullPath(Option(options, "--run-dir") ?? Path.Combine(".desloc", job.Metadata.Name));
+        bool resuming = PrepareRunDirectory(runDirectory);
+        string workingDirectory = Path.GetDirectoryName(Path.GetFullPath(file))!;
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true; // stop the replicas gracefully: each writes a checkpoint
+            stop.Cancel();
+        };
+
+        IAnsiConsole console = AnsiConsole.Console;
+        console.MarkupLineInterpolated($"Running [bold]{job.Metadata.Name}[/]: {job.Spec.Replicas} replicas, {job.Spec.Algorithm.Type}, {job.Spec.Training.Steps} steps. Ctrl+C stops (and checkpoints).");
+        if (resuming)
+        {
+            console.MarkupLineInterpolated($"Resuming the stopped run in {runDirectory} from its checkpoints (delete that directory to start over).");
+        }
+
+        using var display = new ProgressDisplay(console);
+        var runOptions = new LocalRunOptions(runDirectory, workingDirectory, trainer);
+        LocalRunResult result = await display.RunAsync(() => LocalRunner.RunAsync(job, runOptions, display, started: null, stop.Token));
+        await File.WriteAllTextAsync(Path.Combine(runDirectory, StateFile), result.Stopped ? "stopped" : result.Status.Phase.ToString());
+        display.PrintSummary(job, result, runDirectory);
+        return result.Stopped ? 130 : result.Status.Phase == JobPhase.Succeeded ? 0 : 1;
+    }
+
+    private const string StateFile = "state";
+
+    /// <summary>A stopped run is resumed from its checkpoints; a finished one is cleared so the job starts again.</summary>
+    private static bool PrepareRunDirectory(string runDirectory)
+    {
+        string state = Path.Combine(runDirectory, StateFile);
+        if (File.Exists(state) && File.ReadAllText(state).Trim() == "stopped")
+        {
+            return true;
+        }
+
+        if (Directory.Exists(runDirectory))
+        {
+            Directory.Delete(runDirectory, recursive: true);
+        }
+
+        Directory.CreateDirectory(runDirectory);
+        return false;
+    }
+
+    private static string? Option(IReadOnlyList<string> options, string name)
+    {
+        for (int i = 0; i < options.Count - 1; i++)
+        {
+            if (options[i] == name)
+            {
+                return options[i + 1];
+            }
+        }
+
+        return null;
+    }
+}
