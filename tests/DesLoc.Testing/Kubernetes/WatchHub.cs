@@ -118,7 +118,8 @@ internal sealed class WatchHub(int capacity)
 
     public void DropAll()
     {
-        foreach (WatchSubscription subscription in _subscriptions)
+        // Drop() can run the watch's teardown synchronously, which unsubscribes: iterate a copy.
+        foreach (WatchSubscription subscription in _subscriptions.ToList())
         {
             subscription.Drop();
         }
