@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace DesLoc.Operator.Kubernetes;
+
+/// <summary>The controller plumbing's log messages (source-generated, Kubernetes style: capitalised, past tense).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listed {Count} {Kind} at resourceVersion {ResourceVersion}")]
+    public static partial void Listed(this ILogger logger, int count, string kind, string resourceVersion);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Watch of {Kind} from resourceVersion {ResourceVersion} expired (410 Gone); listing again")]
+    public static partial void WatchExpired(this ILogger logger, string kind, string resourceVersion);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "List or watch of {Kind} failed ({Failures} in a row); retrying in {Delay}")]
+    public static partial void ListWatchFailed(this ILogger logger, Exception exception, string kind, int failures, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A change handler of the {Kind} cache threw")]
+    public static partial void HandlerFailed(this ILogger logger, Exception exception, string kind);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Started leading lease {Namespace}/{Name} as {Identity}")]
+    public static partial void StartedLeading(this ILogger logger, string @namespace, string name, string identity);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped leading lease {Namespace}/{Name} as {Identity}")]
+    public static partial void StoppedLeading(this ILogger logger, string @namespace, string name, string identity);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Observed leader {Leader} of lease {Namespace}/{Name}")]
+    public static partial void NewLeader(this ILogger logger, string? leader, string @namespace, string name);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leader election on lease {Namespace}/{Name} failed")]
+    public static partial void ElectionFailed(this ILogger logger, Exception exception, string @namespace, string name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released lease {Namespace}/{Name} held by {Identity}")]
+    public static partial void Released(this ILogger logger, string @namespace, string name, string identity);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release lease {Namespace}/{Name}; a standby takes over when it expires")]
+    public static partial void ReleaseFailed(this ILogger logger, Exception exception, string @namespace, string name);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped event {Reason} for {Kind} {Namespace}/{Name}")]
+    public static partial void EventDropped(this ILogger logger, Exception exception, string reason, string? kind, string? @namespace, string? name);
+}
