@@ -1,0 +1,107 @@
+using System.Net;
+using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Controllers;
+using DesLoc.Operator.Reconciliation;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace DesLoc.Operator.Kubernetes;
+
+/// <summary>
+/// Carries out reconcile plans through the Kubernetes API. Creates tolerate "already exists" (a stale cache may ask
+/// twice; the API server keeps names unique) and deletes tolerate "not found". The status is replaced with the job's
+/// resourceVersion, so a decision made on a stale copy fails with 409 and is redone on the fresh one.
+/// </summary>
+public sealed class KubernetesBackend(IKubernetes client, EventRecorder events, CreationExpectations expectations) : IJobBackend
+{
+    /// <summary>Jobs whose Service and Secret are known to exist, so they are not asked for again on every reconcile.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _children = new();
+
+    public bool HasService(LowCommJob job) => _children.ContainsKey(ChildKey(job, "service"));
+
+    public bool HasSecret(LowCommJob job) => _children.ContainsKey(ChildKey(job, "secret"));
+
+    public async Task CreateServiceAsync(V1Service service, CancellationToken cancellation)
+    {
+        await IgnoreConflict(() => client.CoreV1.CreateNamespacedServiceAsync(service, service.Metadata.NamespaceProperty, cancellationToken: cancellation));
+        _children[$"{service.Metadata.NamespaceProperty}/{service.Metadata.OwnerReferences[0].Uid}/service"] = true;
+    }
+
+    public async Task CreateSecretAsync(V1Secret secret, CancellationToken cancellation)
+    {
+        await IgnoreConflict(() => client.CoreV1.CreateNamespacedSecretAsync(secret, secret.Metadata.NamespaceProperty, cancellationToken: cancellation));
+        _children[$"{secret.Metadata.NamespaceProperty}/{secret.Metadata.OwnerReferences[0].Uid}/secret"] = true;
+    }
+
+    public async Task CreatePodAsync(V1Pod pod, CancellationToken cancellation)
+    {
+        string owner = $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.OwnerReferences[0].Name}";
+        string key = ObjectKey.Of(pod.Metadata.NamespaceProperty, pod.Metadata.Name);
+        expectations.ExpectCreation(owner, key);
+        try
+        {
+            await IgnoreConflict(() => client.CoreV1.CreateNamespacedPodAsync(pod, pod.Metadata.NamespaceProperty, cancellationToken: cancellation));
+        }
+        catch
+        {
+            expectations.CreationFailed(owner, key);
+            throw;
+        }
+    }
+
+    public async Task DeletePodAsync(string ns, string name, CancellationToken cancellation)
+    {
+        try
+        {
+            await client.CoreV1.DeleteNamespacedPodAsync(name, ns, cancellationToken: cancellation);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+        }
+    }
+
+    public async Task UpdateStatusAsync(LowCommJob job, LowCommJobStatus status, CancellationToken cancellation)
+    {
+        var updated = new LowCommJob { Metadata = job.Metadata, Spec = job.Spec, Status = status };
+        await client.CustomObjects.ReplaceNamespacedCustomObjectStatusAsync(
+            updated, LowCommJob.Group, LowCommJob.Version, job.Metadata.NamespaceProperty, LowCommJob.Plural, job.Metadata.Name, cancellationToken: cancellation);
+    }
+
+    public Task RecordEventAsync(LowCommJob job, JobEvent jobEvent, CancellationToken cancellation) =>
+        events.RecordAsync(job, jobEvent.Type, jobEvent.Reason, jobEvent.Message, cancellation);
+
+    public async Task DeleteJobAsync(LowCommJob job, CancellationToken cancellation)
+    {
+        try
+        {
+            await client.CustomObjects.DeleteNamespacedCustomObjectAsync(
+                LowCommJob.Group, LowCommJob.Version, job.Metadata.NamespaceProperty, LowCommJob.Plural, job.Metadata.Name,
+                new V1DeleteOptions { PropagationPolicy = "Background" }, cancellationToken: cancellation);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+        }
+    }
+
+    /// <summary>A deleted job's children are gone with it; forget that they existed.</summary>
+    public void Forget(string ns, string uid)
+    {
+        _children.TryRemove($"{ns}/{uid}/service", out _);
+        _children.TryRemove($"{ns}/{uid}/secret", out _);
+    }
+
+    private static string ChildKey(LowCommJob job, string kind) => $"{job.Metadata.NamespaceProperty}/{job.Metadata.Uid}/{kind}";
+
+    private static async Task IgnoreConflict(Func<Task> create)
+    {
+        try
+        {
+            await create();
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Exists already: created by an earlier reconcile (or an earlier leader).
+        }
+    }
+}

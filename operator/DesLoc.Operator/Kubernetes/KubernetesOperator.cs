@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using System.Text;
+using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Controllers;
+using DesLoc.Operator.Metrics;
+using DesLoc.Operator.Reconciliation;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace DesLoc.Operator.Kubernetes;
+
+/// <summary>How `serve` runs.</summary>
+public sealed record OperatorOptions
+{
+    /// <summary>Watch one namespace, or every namespace when null.</summary>
+    public string? Namespace { get; init; }
+
+    public int Workers { get; init; } = 4;
+
+    public bool LeaderElection { get; init; } = true;
+
+    public string LeaseNamespace { get; init; } = "default";
+
+    public string LeaseName { get; init; } = "desloc-operator";
+
+    public string Identity { get; init; } = Environment.MachineName;
+
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Every cached job is reconciled again this often, whatever happened.</summary>
+    public TimeSpan Resync { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often rank 0 of each running job is asked for its status (step, loss, bytes, comm fraction).</summary>
+    public TimeSpan TrainerPoll { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// `serve`: the controller around <see cref="JobController"/>, client-go style. Caches list and watch LowCommJobs and
+/// the operator's pods; every change of a job or of a pod it owns puts the job's key on a rate-limited work queue;
+/// workers reconcile one key at a time. Only the leader (a Lease) runs the controllers; a standby waits.
+/// </summary>
+public sealed class KubernetesOperator(IKubernetes client, OperatorOptions options, OperatorMetrics metrics, ILogger logger)
+{
+    private readonly ConcurrentDictionary<string, string> _tokens = new();
+
+    /// <summary>Set once the caches have synced (for /readyz, and for tests).</summary>
+    public bool Synced { get; private set; }
+
+    public bool IsLeader { get; private set; }
+
+    public async Task RunAsync(CancellationToken cancellation)
+    {
+        if (!options.LeaderElection)
+        {
+            IsLeader = true;
+            metrics.SetLeader(true);
+            await RunControllersAsync(cancellation);
+            return;
+        }
+
+        var election = new LeaderElection(client, options.LeaseNamespace, options.LeaseName, options.Identity, logger,
+            options.LeaseDuration, options.RenewDeadline, options.RetryPeriod);
+        election.StartedLeading += () => { IsLeader = true; metrics.SetLeader(true); };
+        election.StoppedLeading += () => { IsLeader = false; Synced = false; metrics.SetLeader(false); };
+        await election.RunAsync(RunControllersAsync, cancellation);
+    }
+
+    private async Task RunControllersAsync(CancellationToken cancellation)
+    {
+        var expectations = new CreationExpectations();
+        using var events = new EventRecorder(client, logger: logger);
+        var backend = new KubernetesBackend(client, events, expectations);
+        var controller = new JobController(backend, metrics);
+        using var monitor = new TrainerMonitor(logger);
+        using var queue = new WorkQueue<string>();
+        var jobs = new ResourceCache<LowCommJob>(
+            KubernetesSources.Custom<LowCommJob>(client, LowCommJob.Group, LowCommJob.Version, LowCommJob.Plural, options.Namespace),
+            logger, resyncPeriod: options.Resync);
+        var pods = new ResourceCache<V1Pod>(
+            KubernetesSources.Pods(client, options.Namespace, $"{JobNames.ManagedByLabel}={JobNames.ManagedBy}"), logger);
+        jobs.Changed += change =>
+        {
+            if (change.New is null && change.Old is { } deleted)
+            {
+                string key = ObjectKey.Of(deleted);
+                expectations.Forget(key);
+                monitor.Forget(key);
+                backend.Forget(deleted.Metadata.NamespaceProperty, deleted.Metadata.Uid);
+                metrics.Forget(deleted.Metadata.NamespaceProperty ?? "default", deleted.Metadata.Name);
+                return;
+            }
+
+            queue.Add(ObjectKey.Of(change.Latest));
+        };
+        pods.Changed += change =>
+        {
+            V1Pod pod = change.Latest;
+            if (change.New is not null)
+            {
+                expectations.CreationObserved(ObjectKey.Of(pod));
+            }
+
+            if (pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && o.Kind == LowCommJob.KindName) is { } owner)
+            {
+                queue.Add(ObjectKey.Of(pod.Metadata.NamespaceProperty, owner.Name));
+            }
+        };
+
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        Task caches = Task.WhenAll(jobs.RunAsync(stopping.Token), pods.RunAsync(stopping.Token));
+        try
+        {
+            await jobs.WaitForSyncAsync(stopping.Token);
+            await pods.WaitForSyncAsync(stopping.Token);
+            Synced = true;
+            Task[] workers = [.. Enumerable.Range(0, options.Workers).Select(_ => WorkAsync(queue, jobs, pods, backend, controller, monitor, expectations, stopping.Token))];
+            Task polling = PollTrainersAsync(jobs, monitor, queue, stopping.Token);
+            await Task.WhenAll([.. workers, polling]);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            Synced = false;
+            queue.ShutDown();
+            await stopping.CancelAsync();
+            await caches;
+        }
+    }
+
+    private async Task WorkAsync(
+        WorkQueue<string> queue, ResourceCache<LowCommJob> jobs, ResourceCache<V1Pod> pods, KubernetesBackend backend,
+        JobController controller, TrainerMonitor monitor, CreationExpectations expectations, CancellationToken cancellation)
+    {
+        while (!cancellation.IsCancellationRequested)
+        {
+            string key;
+            try
+            {
+                key = await queue.TakeAsync(cancellation);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                TimeSpan? requeue = await ReconcileAsync(key, jobs, pods, backend, controller, monitor, expectations, cancellation);
+                queue.Forget(key);
+                if (requeue is { } after)
+                {
+                    queue.AddAfter(key, after);
+                }
+            }
+            catch (Exception e) when (!cancellation.IsCancellationRequested)
+            {
+                logger.ReconcileFailed(e, key);
+                queue.AddRateLimited(key);
+            }
+            finally
+            {
+                queue.Done(key);
+            }
+        }
+    }
+
+    private static readonly TimeSpan s_expectationRecheck = TimeSpan.FromMilliseconds(500);
+
+    private static async Task<TimeSpan?> ReconcileAsync(
+        string key, ResourceCache<LowCommJob> jobs, ResourceCache<V1Pod> pods, KubernetesBackend backend,
+        JobController controller, TrainerMonitor monitor, CreationExpectations expectations, CancellationToken cancellation)
+    {
+        (string? ns, string name) = ObjectKey.Split(key);
+        if (jobs.Get(ns, name) is not { } job)
+        {
+            return null;
+        }
+
+        if (!expectations.IsSatisfied(key))
+        {
+            return s_expectationRecheck; // pods created by an earlier pass are not in the cache yet: do not decide on a stale view
+        }
+
+        var observation = new JobObservation(job, pods.ByOwner(job.Metadata.Uid), backend.HasService(job), backend.HasSecret(job),
+            monitor.Take(key), DateTime.UtcNow);
+        ReconcilePlan plan = await controller.ReconcileAsync(observation, ReplicaLayout.Cluster(name, ns ?? "default"), cancellation);
+        return plan.RequeueAfter;
+    }
+
+    /// <summary>Asks rank 0 of every running job for its status and, when it answered, reconciles the job to record it.</summary>
+    private async Task PollTrainersAsync(ResourceCache<LowCommJob> jobs, TrainerMonitor monitor, WorkQueue<string> queue, CancellationToken cancellation)
+    {
+        using var timer = new PeriodicTimer(options.TrainerPoll);
+        while (await timer.WaitForNextTickAsync(cancellation))
+        {
+            foreach (LowCommJob job in jobs.List().Where(j => j.Status?.Phase is JobPhase.Running or JobPhase.Degraded or JobPhase.Restarting))
+            {
+                string ns = job.Metadata.NamespaceProperty ?? "default";
+                if (await TokenAsync(job, cancellation) is not { } token)
+                {
+                    continue;
+                }
+
+                ReplicaLayout layout = ReplicaLayout.Cluster(job.Metadata.Name, ns);
+                if (await monitor.PollAsync(job, $"{layout.Host(0)}:{layout.GrpcPort(0)}", token, cancellation))
+                {
+                    queue.Add(ObjectKey.Of(job));
+                }
+            }
+        }
+    }
+
+    private async Task<string?> TokenAsync(LowCommJob job, CancellationToken cancellation)
+    {
+        if (_tokens.TryGetValue(job.Metadata.Uid, out string? token))
+        {
+            return token;
+        }
+
+        try
+        {
+            V1Secret secret = await client.CoreV1.ReadNamespacedSecretAsync(JobNames.Secret(job.Metadata.Name), job.Metadata.NamespaceProperty, cancellationToken: cancellation);
+            token = secret.Data?.TryGetValue(JobNames.TokenKey, out byte[]? bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
+        }
+        catch (k8s.Autorest.HttpOperationException)
+        {
+            return null;
+        }
+
+        return token is null ? null : _tokens[job.Metadata.Uid] = token;
+    }
+}
