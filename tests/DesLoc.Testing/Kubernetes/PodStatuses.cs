@@ -39,17 +39,23 @@ internal static class PodStatuses
                 },
                 _ => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = reason ?? "ContainerCreating" } },
             };
-            containers.Add(new JsonObject
+            var status = new JsonObject
             {
                 ["name"] = name,
                 ["image"] = container?["image"]?.DeepClone() ?? "",
                 ["imageID"] = "",
-                ["containerID"] = running || finished ? containerId : null,
                 ["ready"] = running,
                 ["started"] = running,
                 ["restartCount"] = 0,
                 ["state"] = state,
-            });
+            };
+            if (running || finished)
+            {
+                // A waiting container has not been created yet, so it has no ID.
+                status["containerID"] = containerId;
+            }
+
+            containers.Add(status);
         }
 
         string ready = running ? "True" : "False";

@@ -175,9 +175,15 @@ internal sealed class ResourceStore(ResourceCatalog catalog, TestApiServerOption
 
     public void DropWatches()
     {
+        List<WatchSubscription> open;
         lock (_gate)
         {
-            _hub.DropAll();
+            open = _hub.DetachAll();
+        }
+
+        foreach (WatchSubscription subscription in open)
+        {
+            subscription.Drop();
         }
     }
 

@@ -53,6 +53,12 @@ internal sealed class RestHandler(ResourceCatalog catalog, ResourceStore store, 
             return;
         }
 
+        if (segments is ["openapi", "v2"])
+        {
+            await OpenApi.WriteV2Async(context);
+            return;
+        }
+
         (string group, string version, string[] rest) = segments switch
         {
             ["api", "v1", .. string[] tail] when tail.Length > 0 => ("", "v1", tail),

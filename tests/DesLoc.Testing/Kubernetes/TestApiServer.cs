@@ -16,8 +16,9 @@ namespace DesLoc.Testing.Kubernetes;
 /// KubernetesClient and kubectl talk to it over HTTP. It serves discovery, CRUD with the apiserver's bookkeeping,
 /// patches, watches with bookmarks and 410 Gone, CRDs created through the API, and Tables for <c>kubectl get</c>;
 /// tests inject faults and read or set objects directly. Not supported: authentication, admission, protobuf,
-/// server-side apply, dry run, pagination (<c>limit</c>/<c>continue</c> are ignored), OpenAPI documents
-/// (<c>/openapi/*</c> is 404, so kubectl needs <c>--validate=false</c>), conversion between CRD versions.
+/// server-side apply, dry run, pagination (<c>limit</c>/<c>continue</c> are ignored), list-merge by key in strategic
+/// merge patches, real OpenAPI documents (<c>/openapi/v2</c> is empty, so kubectl validates nothing client-side),
+/// conversion between CRD versions, namespace deletion emptying the namespace.
 /// </summary>
 public sealed class TestApiServer : IAsyncDisposable
 {
@@ -102,8 +103,18 @@ public sealed class TestApiServer : IAsyncDisposable
     /// <c>Succeeded</c> or <c>Failed</c> (terminated with <paramref name="exitCode"/>, default 0 or 1, and
     /// <paramref name="reason"/>, default Completed or Error). Watches see a MODIFIED event.
     /// </summary>
-    public JsonNode SetPodPhase(string ns, string name, string phase, int? exitCode = null, string? reason = null) =>
-        _store.MutateStatus(Type("v1", "pods"), ns, name, pod => PodStatuses.Apply(pod, phase, exitCode, reason));
+    /// <exception cref="InvalidOperationException">No such pod.</exception>
+    public JsonNode SetPodPhase(string ns, string name, string phase, int? exitCode = null, string? reason = null)
+    {
+        try
+        {
+            return _store.MutateStatus(Type("v1", "pods"), ns, name, pod => PodStatuses.Apply(pod, phase, exitCode, reason));
+        }
+        catch (ApiException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -19,9 +19,18 @@ internal sealed class WatchSubscription(ResourceType type, string? ns, LabelSele
     /// <summary>Cancelled by <see cref="TestApiServer.DropWatches"/>: the request handler then aborts the connection.</summary>
     public CancellationToken Dropped => _dropped.Token;
 
-    public void Drop() => _dropped.Cancel();
+    public void Drop()
+    {
+        try
+        {
+            _dropped.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The watch ended on its own meanwhile.
+        }
+    }
 
-    /// <summary>Only after <see cref="ResourceStore.Unwatch"/>: nothing can drop it any more.</summary>
     public void Dispose() => _dropped.Dispose();
 
     public bool Sees(StoreKey key, string objectNamespace) => key == Type.StoreKey && (ns is null || ns == objectNamespace);
@@ -116,15 +125,12 @@ internal sealed class WatchHub(int capacity)
         _compactedThrough = currentResourceVersion;
     }
 
-    public void DropAll()
+    /// <summary>Forgets every open watch and hands them back to be dropped outside the lock (cancelling runs their handlers inline).</summary>
+    public List<WatchSubscription> DetachAll()
     {
-        // Drop() can run the watch's teardown synchronously, which unsubscribes: iterate a copy.
-        foreach (WatchSubscription subscription in _subscriptions.ToList())
-        {
-            subscription.Drop();
-        }
-
+        List<WatchSubscription> all = [.. _subscriptions];
         _subscriptions.Clear();
+        return all;
     }
 
     /// <summary>As the apiserver filters: an object that starts (stops) matching the selectors arrives as ADDED (DELETED).</summary>
