@@ -63,6 +63,18 @@ public sealed class CelAgreesWithCSharpTests
     }
 
     [Fact]
+    public void ApiServerDefaults_FillWhatTheManifestLeftOut_AsTheCSharpInitializersDo()
+    {
+        JsonNode manifest = JsonNode.Parse("""{"spec": {"faultTolerance": {"backoff": {"initialSeconds": 1}}}}""")!;
+        StructuralSchema.ApplyDefaults(manifest, s_schema);
+        var defaults = new LowCommJobSpec();
+        Assert.Equal(defaults.FaultTolerance.Backoff.MaxSeconds, manifest["spec"]!["faultTolerance"]!["backoff"]!["maxSeconds"]!.GetValue<int>());
+        Assert.Equal(defaults.FaultTolerance.MaxRestarts, manifest["spec"]!["faultTolerance"]!["maxRestarts"]!.GetValue<int>());
+        Assert.Equal(defaults.Algorithm.Desloc.Kx, manifest["spec"]!["algorithm"]!["desloc"]!["kx"]!.GetValue<int>());
+        Assert.Equal("DESLOC", manifest["spec"]!["algorithm"]!["type"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void EveryCrossFieldRule_IsInTheCrd_AtItsNode()
     {
         foreach (CrossFieldRule rule in CrossFieldRules.All)

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Kubernetes;
+using DesLoc.Operator.Tests.ApiServer;
+using DesLoc.Operator.Tests.Kubernetes;
+using k8s;
+using k8s.Models;
+
+namespace DesLoc.Operator.Tests.Serve;
+
+/// <summary>
+/// `serve` against a test API server that speaks the Kubernetes REST protocol, through the real KubernetesClient and
+/// kubectl: what a user of Kubeflow's operators expects from applying, failing, suspending and deleting jobs.
+/// </summary>
+public sealed class OperatorServeTests
+{
+    private const double Timeout = 20;
+
+    [Fact]
+    public async Task KubectlApply_CreatesPodsWithTheEnvTokenAndGpuLimits_TheServiceAndTheSecret_AndStatusFollowsThePods()
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        harness.StartOperator();
+        (int code, string output, string err) = await harness.KubectlApplyAsync(ServeHarness.Manifest("apply"));
+        Assert.True(code == 0, output + err);
+
+        await Eventually.TrueAsync(() => harness.Pods("apply").Count == 3, "three pods exist", Timeout);
+        V1Pod pod = KubernetesJson.Deserialize<V1Pod>(harness.Pods("apply").Single(p => p["metadata"]!["name"]!.GetValue<string>() == "apply-1").ToJsonString());
+        V1Container trainer = Assert.Single(pod.Spec.Containers);
+        Dictionary<string, V1EnvVar> env = trainer.Env.ToDictionary(e => e.Name);
+        Assert.Equal("1", env["DESLOC_RANK"].Value);
+        Assert.Equal("3", env["DESLOC_WORLD_SIZE"].Value);
+        Assert.StartsWith("apply-0.apply.ml.svc:29500,", env["DESLOC_PEERS"].Value, StringComparison.Ordinal);
+        Assert.Equal("apply-desloc", env["DESLOC_TOKEN"].ValueFrom.SecretKeyRef.Name);
+        Assert.Equal("1", trainer.Resources.Limits["nvidia.com/gpu"].ToString());
+
+        JsonNode service = harness.Server.Get("v1", "services", "ml", "apply") ?? throw new Xunit.Sdk.XunitException("no Service");
+        Assert.Equal("None", service["spec"]!["clusterIP"]!.GetValue<string>());
+        JsonNode secret = harness.Server.Get("v1", "secrets", "ml", "apply-desloc") ?? throw new Xunit.Sdk.XunitException("no Secret");
+        string token = Encoding.UTF8.GetString(Convert.FromBase64String(secret["data"]!["token"]!.GetValue<string>()));
+        Assert.Equal(64, token.Length);
+        string uid = harness.Job("apply")!["metadata"]!["uid"]!.GetValue<string>();
+        Assert.All(harness.Pods("apply").Append(service).Append(secret), child => Assert.Equal(uid, child["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>()));
+
+        harness.SetAllPods("apply", "Running");
+        await Eventually.TrueAsync(() => harness.Phase("apply") == "Running", "the job is Running", Timeout);
+        Assert.Equal("3/3", harness.Job("apply")!["status"]!["ready"]!.GetValue<string>());
+        (code, string table, err) = await Kubectl.RunAsync(harness.Server, harness.WorkDir, "get", "lcj", "-n", "ml");
+        Assert.True(code == 0, err);
+        Assert.Matches(@"apply\s+Running\s+3/3", table);
+    }
+
+    [Fact]
+    public async Task FailedPod_IsReplacedAloneAfterTheBackoff_WithAnEvent_AndPastMaxRestartsTheJobFails()
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        harness.StartOperator();
+        await harness.CreateAsync(ServeHarness.Manifest("flaky"));
+        await Eventually.TrueAsync(() => harness.Pods("flaky").Count == 3, "three pods exist", Timeout);
+        harness.SetAllPods("flaky", "Running");
+        await Eventually.TrueAsync(() => harness.Phase("flaky") == "Running", "the job is Running", Timeout);
+        Dictionary<string, string> uids = harness.Pods("flaky").ToDictionary(p => p["metadata"]!["name"]!.GetValue<string>(), p => p["metadata"]!["uid"]!.GetValue<string>());
+
+        harness.Server.SetPodPhase("ml", "flaky-1", "Failed", exitCode: 137, reason: "OOMKilled");
+        await Eventually.TrueAsync(() => harness.Job("flaky")?["status"]?["restarts"]?.GetValue<int>() == 1, "the restart is counted", Timeout);
+        await Eventually.TrueAsync(() => harness.Events("flaky").Any(e => e.Reason == "ReplicaFailed" && e.Type == "Warning" && e.Message.Contains("exited with code 137", StringComparison.Ordinal)), "an Event is recorded", Timeout);
+        await Eventually.TrueAsync(
+            () => harness.Pods("flaky").Any(p => p["metadata"]!["name"]!.GetValue<string>() == "flaky-1" && p["metadata"]!["uid"]!.GetValue<string>() != uids["flaky-1"]),
+            "replica 1 is recreated", Timeout);
+        Dictionary<string, string> after = harness.Pods("flaky").ToDictionary(p => p["metadata"]!["name"]!.GetValue<string>(), p => p["metadata"]!["uid"]!.GetValue<string>());
+        Assert.Equal(uids["flaky-0"], after["flaky-0"]);
+        Assert.Equal(uids["flaky-2"], after["flaky-2"]);
+        await Eventually.TrueAsync(() => harness.Events("flaky").Any(e => e.Reason == "ReplicaRestarted"), "an Event is recorded", Timeout);
+        Assert.Equal(1, harness.Job("flaky")!["status"]!["replicas"]![1]!["restarts"]!.GetValue<int>());
+
+        harness.Server.SetPodPhase("ml", "flaky-1", "Failed", exitCode: 1);
+        await Eventually.TrueAsync(() => harness.Phase("flaky") == "Failed", "the job fails", Timeout);
+        Assert.Contains("more than maxRestarts (1)", harness.Job("flaky")!["status"]!["message"]!.GetValue<string>());
+        await Eventually.TrueAsync(() => harness.Events("flaky").Any(e => e.Reason == "MaxRestartsExceeded"), "an Event is recorded", Timeout);
+        await Eventually.TrueAsync(() => harness.Pods("flaky").Count == 1, "the running pods are deleted, the failed one kept for its logs", Timeout);
+    }
+
+    [Fact]
+    public async Task SuspendAndResume_Deadline_Ttl_AndDelete_BehaveAsKubeflowUsersExpect()
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        harness.StartOperator();
+        await harness.CreateAsync(ServeHarness.Manifest("pausable"));
+        await Eventually.TrueAsync(() => harness.Pods("pausable").Count == 3, "pods exist", Timeout);
+
+        await Patch(harness, "pausable", """{"spec": {"suspend": true}}""");
+        await Eventually.TrueAsync(() => harness.Phase("pausable") == "Suspended" && harness.Pods("pausable").Count == 0, "suspended, pods gone", Timeout);
+        await Eventually.TrueAsync(() => harness.Events("pausable").Any(e => e.Reason == "Suspended"), "an Event is recorded", Timeout);
+        await Patch(harness, "pausable", """{"spec": {"suspend": false}}""");
+        await Eventually.TrueAsync(() => harness.Pods("pausable").Count == 3, "pods are back", Timeout);
+        await Eventually.TrueAsync(() => harness.Events("pausable").Any(e => e.Reason == "Resumed"), "an Event is recorded", Timeout);
+
+        await harness.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(LowCommJob.Group, LowCommJob.Version, "ml", LowCommJob.Plural, "pausable");
+        await Eventually.TrueAsync(
+            () => harness.Pods("pausable").Count == 0 && harness.Server.Get("v1", "services", "ml", "pausable") is null && harness.Server.Get("v1", "secrets", "ml", "pausable-desloc") is null,
+            "deleting the job deletes its children", Timeout);
+
+        await harness.CreateAsync(ServeHarness.Manifest("late", "  activeDeadlineSeconds: 1"));
+        await Eventually.TrueAsync(() => harness.Phase("late") == "Failed", "the deadline fails the job", Timeout);
+        Assert.Contains(harness.Job("late")!["status"]!["conditions"]!.AsArray(), c => c!["reason"]!.GetValue<string>() == "DeadlineExceeded");
+        await Eventually.TrueAsync(() => harness.Pods("late").Count == 0, "its pods are deleted", Timeout);
+
+        await harness.CreateAsync(ServeHarness.Manifest("short-lived", "  ttlSecondsAfterFinished: 1"));
+        await Eventually.TrueAsync(() => harness.Pods("short-lived").Count == 3, "pods exist", Timeout);
+        harness.Server.SetPodPhase("ml", "short-lived-0", "Succeeded", exitCode: 0);
+        await Eventually.TrueAsync(() => harness.Phase("short-lived") == "Succeeded", "the job succeeds when rank 0 finishes", Timeout);
+        await Eventually.TrueAsync(() => harness.Job("short-lived") is null && harness.Pods("short-lived").Count == 0, "the TTL deletes the job and its pods", Timeout);
+    }
+
+    [Fact]
+    public async Task TwoOperators_OneLeads_AndTheOtherTakesOverWithinTheLeaseTime()
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        KubernetesOperator a = harness.StartOperator("operator-a", leaderElection: true);
+        await Eventually.TrueAsync(() => a.IsLeader && a.Synced, "the first operator leads", Timeout);
+        KubernetesOperator b = harness.StartOperator("operator-b", leaderElection: true);
+        await Task.Delay(1500);
+        Assert.False(b.IsLeader);
+
+        await harness.CreateAsync(ServeHarness.Manifest("first"));
+        await Eventually.TrueAsync(() => harness.Pods("first").Count == 3, "the leader reconciles", Timeout);
+
+        var clock = Stopwatch.StartNew();
+        await harness.StopOperatorAsync(a);
+        await Eventually.TrueAsync(() => b.IsLeader && b.Synced, "the standby takes over", Timeout);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"took over in {clock.Elapsed}, the lease is 4 s");
+        await harness.CreateAsync(ServeHarness.Manifest("second"));
+        await Eventually.TrueAsync(() => harness.Pods("second").Count == 3, "the new leader reconciles", Timeout);
+    }
+
+    [Fact]
+    public async Task DroppedWatches_Gone_AndConflicts_AreRecoveredFromWithoutLosingEvents()
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        harness.StartOperator();
+        harness.Server.FailNext("PUT", "/status", 409, times: 2);
+        await harness.CreateAsync(ServeHarness.Manifest("sturdy"));
+        await Eventually.TrueAsync(() => harness.Pods("sturdy").Count == 3 && harness.Phase("sturdy") == "Pending", "pods and status despite two 409s", Timeout);
+
+        harness.Server.DropWatches();
+        harness.SetAllPods("sturdy", "Running");
+        await Eventually.TrueAsync(() => harness.Phase("sturdy") == "Running", "a change made while the watches were down is seen", Timeout);
+
+        harness.Server.DropWatches();
+        harness.Server.SetPodPhase("ml", "sturdy-2", "Failed", exitCode: 137);
+        harness.Server.CompactHistory(); // the re-watch gets 410 Gone: only a new list finds the failure
+        await Eventually.TrueAsync(() => harness.Job("sturdy")?["status"]?["restarts"]?.GetValue<int>() == 1, "the failure is counted after 410", Timeout);
+        Assert.True(harness.Server.CountRequests("PUT", "/status") >= 3);
+    }
+
+    [Theory]
+    [InlineData("  algorithm:\n    desloc:\n      kx: -4", "spec.algorithm.desloc.kx")]
+    [InlineData("  algorithm:\n    type: DCTMomentum\n    dct:\n      chunk: 32\n      topK: 64", "spec.algorithm.dct.topK")]
+    [InlineData("  algorithm:\n    type: Gossip", "spec.algorithm.type")]
+    public async Task InvalidManifests_AreRefusedByKubectlApply_WithTheFieldNamed(string spec, string field)
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        (int code, _, string err) = await harness.KubectlApplyAsync(ServeHarness.Manifest("bad", spec));
+        Assert.NotEqual(0, code);
+        Assert.Contains(field, err);
+        Assert.Null(harness.Job("bad"));
+    }
+
+    [Fact]
+    public async Task ManifestWithoutATrainerContainer_IsRefusedByCel()
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        string manifest = ServeHarness.Manifest("nameless").Replace("- name: trainer", "- name: worker", StringComparison.Ordinal);
+        (int code, _, string err) = await harness.KubectlApplyAsync(manifest);
+        Assert.NotEqual(0, code);
+        Assert.Contains("spec.template.spec.containers", err);
+        Assert.Contains("container named 'trainer'", err);
+    }
+
+    private static Task<object> Patch(ServeHarness harness, string name, string json) =>
+        harness.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new V1Patch(json, V1Patch.PatchType.MergePatch), LowCommJob.Group, LowCommJob.Version, "ml", LowCommJob.Plural, name);
+}
