@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Local;
+using DesLoc.Operator.Reconciliation;
+
+namespace DesLoc.Operator.Tests.Local;
+
+/// <summary>`run FILE`: the reconciler over real trainer processes on loopback.</summary>
+[Collection("TrainerProcesses")]
+public sealed class LocalRunTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(5);
+
+    internal static string RepositoryPath(params string[] parts)
+    {
+        string? directory = AppContext.BaseDirectory;
+        while (directory is not null && !File.Exists(Path.Combine(directory, "DesLoc.sln")))
+        {
+            directory = Path.GetDirectoryName(directory);
+        }
+
+        return Path.Combine([directory ?? throw new InvalidOperationException("DesLoc.sln not found"), .. parts]);
+    }
+
+    [Fact]
+    public async Task Quickstart_RunsToTheEnd_AndAReplicaKilledMidRunIsRestartedAndHeals()
+    {
+        LowCommJob job = ManifestLoader.Load(RepositoryPath("samples", "quickstart.yaml"));
+        string runDirectory = Directory.CreateTempSubdirectory("desloc-run-").FullName;
+        var options = new LocalRunOptions(runDirectory, RepositoryPath("samples"), TrainerCommand.Locate(null));
+        int killedPid = 0;
+        Task? killer = null;
+        void Started(LocalCluster cluster) => killer = Task.Run(async () =>
+        {
+            while ((cluster.Job.Status?.Step ?? 0) < 120)
+            {
+                await Task.Delay(100);
+            }
+
+            killedPid = cluster.RunningProcesses()[2];
+            using Process victim = Process.GetProcessById(killedPid);
+            victim.Kill(); // SIGKILL: no checkpoint, no goodbye
+        });
+
+        using var timeout = new CancellationTokenSource(s_timeout);
+        LocalRunResult result = await LocalRunner.RunAsync(job, options, view: null, Started, timeout.Token);
+        await killer!;
+
+        string log = await File.ReadAllTextAsync(Path.Combine(runDirectory, "logs", "quickstart-2.log"));
+        Assert.False(result.Stopped, "the run timed out");
+        Assert.True(result.Status.Phase == JobPhase.Succeeded, $"{result.Status.Phase}: {result.Status.Message}{Environment.NewLine}{log}");
+        Assert.NotEqual(0, killedPid);
+        Assert.Equal(1, result.Status.Restarts);
+        Assert.Equal(1, result.Status.Replicas[2].Restarts);
+        Assert.Equal(137, result.Status.Replicas[2].LastExitCode);
+        Assert.All(new[] { 0, 1, 3 }, i => Assert.Equal(0, result.Status.Replicas[i].Restarts));
+        Assert.Contains(result.Events, e => e.Reason == "ReplicaFailed" && e.Message.Contains("code 137", StringComparison.Ordinal));
+        Assert.Contains(result.Events, e => e.Reason == "ReplicaRestarted");
+        Assert.Matches("Healed rank 2 from rank [013]", log);
+        Assert.Equal(job.Spec.Training.Steps, result.Status.Step);
+        Assert.True(result.Status.Communication!.Reduction > 5, $"reduction vs DDP {result.Status.Communication.Reduction}");
+        Directory.Delete(runDirectory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Cancelling_StopsEveryReplicaGracefully_AndEachLeavesACheckpoint()
+    {
+        LowCommJob job = ManifestLoader.Parse("""
+            apiVersion: desloc.dev/v1alpha1
+            kind: LowCommJob
+            metadata:
+              name: stoppable
+            spec:
+              replicas: 2
+              template:
+                spec:
+                  containers:
+                    - name: trainer
+                      image: trainer
+              training:
+                steps: 100000
+              algorithm:
+                type: DiLoCo
+                diloco:
+                  period: 8
+            """, "inline");
+        string runDirectory = Directory.CreateTempSubdirectory("desloc-stop-").FullName;
+        var options = new LocalRunOptions(runDirectory, runDirectory, TrainerCommand.Locate(null));
+        using var stop = new CancellationTokenSource(s_timeout);
+        Task? stopper = null;
+        LocalCluster? running = null;
+        void Started(LocalCluster cluster)
+        {
+            running = cluster;
+            stopper = Task.Run(async () =>
+            {
+                while ((cluster.Job.Status?.Step ?? 0) < 40)
+                {
+                    await Task.Delay(100);
+                }
+
+                await stop.CancelAsync(); // what Ctrl+C does
+            });
+        }
+
+        LocalRunResult result = await LocalRunner.RunAsync(job, options, view: null, Started, stop.Token);
+        await stopper!;
+
+        Assert.True(result.Stopped);
+        Assert.False(running!.AnyProcessRunning());
+        foreach (int rank in new[] { 0, 1 })
+        {
+            string log = await File.ReadAllTextAsync(Path.Combine(runDirectory, "logs", $"{JobNames.Pod("stoppable", rank)}.log"));
+            Assert.Contains($"Stopping rank {rank} at step", log);
+            Assert.NotEmpty(Directory.EnumerateFileSystemEntries(Path.Combine(runDirectory, "checkpoints", $"rank-{rank}")));
+        }
+
+        Directory.Delete(runDirectory, recursive: true);
+    }
+}

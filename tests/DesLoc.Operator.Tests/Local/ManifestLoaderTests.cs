@@ -1,0 +1,49 @@
+using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Local;
+
+namespace DesLoc.Operator.Tests.Local;
+
+public sealed class ManifestLoaderTests
+{
+    private const string Header = """
+        apiVersion: desloc.dev/v1alpha1
+        kind: LowCommJob
+        metadata:
+          name: m
+        spec:
+          template:
+            spec:
+              containers:
+                - name: trainer
+                  image: trainer
+
+        """;
+
+    [Fact]
+    public void Quickstart_Loads_WithItsValuesAndTheDefaultsForTheRest()
+    {
+        LowCommJob job = ManifestLoader.Load(LocalRunTests.RepositoryPath("samples", "quickstart.yaml"));
+        Assert.Equal(("quickstart", 4, AlgorithmType.DESLOC, 48), (job.Metadata.Name, job.Spec.Replicas, job.Spec.Algorithm.Type, job.Spec.Algorithm.Desloc.Ku));
+        Assert.Equal(0.7, job.Spec.Algorithm.Diloco.OuterLr);
+    }
+
+    [Theory]
+    [InlineData("  algorithm:\n    deslco:\n      kx: 4", "spec.algorithm.deslco: unknown field")]
+    [InlineData("  algorithm:\n    dct:\n      chunk: 16\n      topK: 32", "spec.algorithm.dct.topK: topK must not exceed chunk")]
+    [InlineData("  replicas: 0", "spec.replicas: must be in [1, 1024]")]
+    [InlineData("  algorithm:\n    type: Gossip", "spec.algorithm.type")]
+    [InlineData("  training: [1, 2]", "spec.training")]
+    public void BadManifests_AreRefusedWithTheFieldNamed(string spec, string expected)
+    {
+        ManifestException error = Assert.Throws<ManifestException>(() => ManifestLoader.Parse(Header + spec, "job.yaml"));
+        Assert.Contains(expected, error.Message);
+        Assert.StartsWith("job.yaml", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NotALowCommJob_IsRefused()
+    {
+        ManifestException error = Assert.Throws<ManifestException>(() => ManifestLoader.Parse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n", "pod.yaml"));
+        Assert.Contains("expected apiVersion desloc.dev/v1alpha1 and kind LowCommJob", error.Message);
+    }
+}
