@@ -7,7 +7,7 @@ namespace DesLoc.Operator.Trainers;
 /// Turns rank 0's cumulative counters into a report of the last interval: the comm fraction the adaptive controller
 /// needs is that of the recent past (the link may have just slowed), not the average since the job started.
 /// </summary>
-public sealed class StatusWindow
+internal sealed class StatusWindow
 {
     private StatusReply? _previous;
 

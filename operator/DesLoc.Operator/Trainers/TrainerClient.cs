@@ -5,7 +5,7 @@ using Grpc.Net.Client;
 namespace DesLoc.Operator.Trainers;
 
 /// <summary>The operator's gRPC client of one trainer replica: status, and sync periods (rank 0). Every call carries the job token.</summary>
-public sealed class TrainerClient : IDisposable
+internal sealed class TrainerClient : IDisposable
 {
     private const string TokenHeader = "x-desloc-token";
     private readonly GrpcChannel _channel;
