@@ -20,6 +20,7 @@ internal static class Program
     {
         "transport" => await Transport.TransportBenchmark.RunAsync(args),
         "allreduce-worker" => await Transport.AllReduceWorker.RunAsync(args),
+        "operator" => await Operator.OperatorBenchmark.RunAsync(args),
         _ => await SyncComparisonAsync(args),
     };
 
