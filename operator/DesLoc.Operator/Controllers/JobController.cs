@@ -30,15 +30,9 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
                 await backend.CreateSecretAsync(DesiredObjects.Secret(job, NewToken(), layout.CheckpointPath), cancellation);
             }
 
-            foreach (var pod in plan.CreatePods)
-            {
-                await backend.CreatePodAsync(pod, cancellation);
-            }
-
-            foreach (string name in plan.DeletePods)
-            {
-                await backend.DeletePodAsync(ns, name, cancellation);
-            }
+            // Pods are independent of each other: a job's replicas are created (or deleted) in parallel.
+            await Task.WhenAll(plan.CreatePods.Select(pod => backend.CreatePodAsync(pod, cancellation)));
+            await Task.WhenAll(plan.DeletePods.Select(name => backend.DeletePodAsync(ns, name, cancellation)));
 
             if (plan.DeleteJob)
             {
