@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Kubernetes;
+using DesLoc.Operator.Metrics;
 using DesLoc.Operator.Tests.ApiServer;
 using DesLoc.Operator.Tests.Kubernetes;
 using k8s;
@@ -22,7 +23,8 @@ public sealed class OperatorServeTests
     public async Task KubectlApply_CreatesPodsWithTheEnvTokenAndGpuLimits_TheServiceAndTheSecret_AndStatusFollowsThePods()
     {
         await using ServeHarness harness = await ServeHarness.StartAsync();
-        harness.StartOperator();
+        var metrics = new OperatorMetrics();
+        harness.StartOperator(metrics: metrics);
         (int code, string output, string err) = await harness.KubectlApplyAsync(ServeHarness.Manifest("apply"));
         Assert.True(code == 0, output + err);
 
@@ -50,6 +52,13 @@ public sealed class OperatorServeTests
         (code, string table, err) = await Kubectl.RunAsync(harness.Server, harness.WorkDir, "get", "lcj", "-n", "ml");
         Assert.True(code == 0, err);
         Assert.Matches(@"apply\s+Running\s+3/3", table);
+
+        using var scrape = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(scrape);
+        string exposition = Encoding.UTF8.GetString(scrape.ToArray());
+        Assert.Contains("desloc_operator_jobs{phase=\"Running\"} 1", exposition);
+        Assert.Contains("desloc_operator_leader 1", exposition);
+        Assert.Matches("desloc_operator_reconcile_total\\{result=\"success\"\\} [1-9]", exposition);
     }
 
     [Fact]
