@@ -23,7 +23,8 @@ internal static class RepoFiles
     {
         var stream = new YamlStream();
         stream.Load(new StringReader(yaml));
-        return [.. stream.Documents.Select(d => ToJson(d.RootNode))];
+        // Through JSON text, so numbers behave like those of a parsed request body (an int64 reads as a double too).
+        return [.. stream.Documents.Select(d => ToJson(d.RootNode) is { } node ? JsonNode.Parse(node.ToJsonString()) : null)];
     }
 
     public static JsonNode YamlFile(string path) =>
