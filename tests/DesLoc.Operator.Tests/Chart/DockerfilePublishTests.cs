@@ -18,12 +18,20 @@ public sealed partial class DockerfilePublishTests
         Assert.Contains("CMD [\"serve\"]", dockerfile);
         AssertNumericNonRootUser(dockerfile);
 
-        string output = await PublishAsync(dockerfile, "/app", new Dictionary<string, string>());
+        string context = Directory.CreateTempSubdirectory("desloc-docker-context-").FullName;
+        try
+        {
+            string output = await PublishAsync(dockerfile, "/app", new Dictionary<string, string>(), context);
 
-        AssertExecutable(Path.Combine(output, "desloc-operator"));
-        Assert.True(File.Exists(Path.Combine(output, "KubernetesClient.dll")));
-        // DesLocBuildTrainer=false keeps TorchSharp out of the operator image.
-        Assert.False(File.Exists(Path.Combine(output, "TorchSharp.dll")), "the operator image must not carry TorchSharp");
+            AssertExecutable(Path.Combine(output, "desloc-operator"));
+            Assert.True(File.Exists(Path.Combine(output, "KubernetesClient.dll")));
+            // DesLocBuildTrainer=false keeps TorchSharp out of the operator image.
+            Assert.False(File.Exists(Path.Combine(output, "TorchSharp.dll")), "the operator image must not carry TorchSharp");
+        }
+        finally
+        {
+            Directory.Delete(context, recursive: true);
+        }
     }
 
     /// <summary>The CUDA TorchSharp package is not served here, so the trainer's line runs with its CPU build argument.</summary>
@@ -37,11 +45,19 @@ public sealed partial class DockerfilePublishTests
         Assert.Contains("ENTRYPOINT [\"/app/desloc-trainer\"]", dockerfile);
         AssertNumericNonRootUser(dockerfile);
 
-        string output = await PublishAsync(dockerfile, "/app", new Dictionary<string, string> { ["TORCH_BACKEND"] = "cpu" });
+        string context = Directory.CreateTempSubdirectory("desloc-docker-context-").FullName;
+        try
+        {
+            string output = await PublishAsync(dockerfile, "/app", new Dictionary<string, string> { ["TORCH_BACKEND"] = "cpu" }, context);
 
-        AssertExecutable(Path.Combine(output, "desloc-trainer"));
-        Assert.True(File.Exists(Path.Combine(output, "TorchSharp.dll")));
-        Assert.NotEmpty(Directory.GetFiles(output, "libtorch*.so*", SearchOption.AllDirectories));
+            AssertExecutable(Path.Combine(output, "desloc-trainer"));
+            Assert.True(File.Exists(Path.Combine(output, "TorchSharp.dll")));
+            Assert.NotEmpty(Directory.GetFiles(output, "libtorch*.so*", SearchOption.AllDirectories));
+        }
+        finally
+        {
+            Directory.Delete(context, recursive: true); // the trainer's publish output is about 1 GB
+        }
     }
 
     [Fact]
@@ -53,12 +69,11 @@ public sealed partial class DockerfilePublishTests
         Assert.DoesNotContain("!tests/", lines);
     }
 
-    /// <summary>Replays the build stage; returns the publish output folder.</summary>
-    private static async Task<string> PublishAsync(string dockerfile, string imageOutput, Dictionary<string, string> buildArguments)
+    /// <summary>Replays the build stage in <paramref name="context"/>; returns the publish output folder.</summary>
+    private static async Task<string> PublishAsync(string dockerfile, string imageOutput, Dictionary<string, string> buildArguments, string context)
     {
         string[] instructions = Instructions(dockerfile);
         string publish = instructions.Single(i => i.StartsWith("RUN ", StringComparison.Ordinal) && i.Contains("dotnet publish", StringComparison.Ordinal));
-        string context = Directory.CreateTempSubdirectory("desloc-docker-context-").FullName;
         string output = Path.Combine(context, "publish-output");
         foreach (string copy in instructions.Where(i => i.StartsWith("COPY ", StringComparison.Ordinal) && !i.Contains("--from", StringComparison.Ordinal)))
         {
