@@ -1,11 +1,9 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Api.Schema;
 using DesLoc.Operator.Api.Validation;
 using k8s;
 using k8s.Models;
-using YamlDotNet.RepresentationModel;
 
 namespace DesLoc.Operator.Local;
 
@@ -33,11 +31,10 @@ public static class ManifestLoader
         JsonNode? document;
         try
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
-            document = stream.Documents.Count == 1
-                ? ToJson(stream.Documents[0].RootNode)
-                : throw new ManifestException($"{source}: expected one YAML document with a LowCommJob, found {stream.Documents.Count}.");
+            IReadOnlyList<JsonNode?> documents = YamlJson.Documents(yaml);
+            document = documents.Count == 1
+                ? documents[0]
+                : throw new ManifestException($"{source}: expected one YAML document with a LowCommJob, found {documents.Count}.");
         }
         catch (YamlDotNet.Core.YamlException e)
         {
@@ -101,42 +98,5 @@ public static class ManifestLoader
                 UnknownFields(array[i], items, $"{path}[{i}]", errors);
             }
         }
-    }
-
-    /// <summary>YAML 1.2 core schema: plain scalars may be null, booleans or numbers; quoted ones are strings.</summary>
-    private static JsonNode? ToJson(YamlNode node) => node switch
-    {
-        YamlMappingNode mapping => new JsonObject(mapping.Children.Select(p => KeyValuePair.Create(((YamlScalarNode)p.Key).Value ?? "", ToJson(p.Value)))),
-        YamlSequenceNode sequence => new JsonArray([.. sequence.Children.Select(ToJson)]),
-        YamlScalarNode scalar => Scalar(scalar),
-        _ => throw new ManifestException($"Unsupported YAML node at {node.Start}."),
-    };
-
-    private static JsonValue? Scalar(YamlScalarNode scalar)
-    {
-        string value = scalar.Value ?? "";
-        if (scalar.Style != YamlDotNet.Core.ScalarStyle.Plain)
-        {
-            return JsonValue.Create(value);
-        }
-
-        if (value is "" or "~" or "null" or "Null" or "NULL")
-        {
-            return null;
-        }
-
-        if (value is "true" or "True" or "TRUE" or "false" or "False" or "FALSE")
-        {
-            return JsonValue.Create(value.Equals("true", StringComparison.OrdinalIgnoreCase));
-        }
-
-        if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long integer))
-        {
-            return JsonValue.Create(integer);
-        }
-
-        return double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double number)
-            ? JsonValue.Create(number)
-            : JsonValue.Create(value);
     }
 }

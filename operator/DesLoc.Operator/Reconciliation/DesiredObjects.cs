@@ -95,13 +95,7 @@ public static class DesiredObjects
     {
         ApiVersion = "v1",
         Kind = "Service",
-        Metadata = new V1ObjectMeta
-        {
-            Name = JobNames.Service(job.Metadata.Name),
-            NamespaceProperty = job.Metadata.NamespaceProperty,
-            Labels = JobNames.Labels(job.Metadata.Name),
-            OwnerReferences = [Owner(job)],
-        },
+        Metadata = ChildMetadata(job, JobNames.Service(job.Metadata.Name)),
         Spec = new V1ServiceSpec
         {
             ClusterIP = "None",
@@ -121,13 +115,7 @@ public static class DesiredObjects
     {
         ApiVersion = "v1",
         Kind = "Secret",
-        Metadata = new V1ObjectMeta
-        {
-            Name = JobNames.Secret(job.Metadata.Name),
-            NamespaceProperty = job.Metadata.NamespaceProperty,
-            Labels = JobNames.Labels(job.Metadata.Name),
-            OwnerReferences = [Owner(job)],
-        },
+        Metadata = ChildMetadata(job, JobNames.Secret(job.Metadata.Name)),
         Type = "Opaque",
         Data = new Dictionary<string, byte[]>
         {
@@ -144,6 +132,14 @@ public static class DesiredObjects
         Uid = job.Metadata.Uid,
         BlockOwnerDeletion = true,
         Controller = true,
+    };
+
+    private static V1ObjectMeta ChildMetadata(LowCommJob job, string name) => new()
+    {
+        Name = name,
+        NamespaceProperty = job.Metadata.NamespaceProperty,
+        Labels = JobNames.Labels(job.Metadata.Name),
+        OwnerReferences = [Owner(job)],
     };
 
     private static V1Volume ConfigVolume(string job) => new()

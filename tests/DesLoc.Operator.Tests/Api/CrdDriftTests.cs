@@ -1,5 +1,6 @@
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Api.Schema;
+using DesLoc.Testing;
 using k8s;
 using k8s.Models;
 
@@ -8,21 +9,10 @@ namespace DesLoc.Operator.Tests.Api;
 /// <summary>crds/ is generated from the C# types; these tests fail when the two drift apart.</summary>
 public sealed class CrdDriftTests
 {
-    private static string RepositoryFile(params string[] parts)
-    {
-        string? directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "DesLoc.sln")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        return Path.Combine([directory ?? throw new InvalidOperationException("DesLoc.sln not found above the test output."), .. parts]);
-    }
-
     [Fact]
     public void CommittedCrd_EqualsTheOneGeneratedFromTheTypes()
     {
-        string committed = File.ReadAllText(RepositoryFile("crds", CrdGenerator.FileName));
+        string committed = File.ReadAllText(RepositoryFiles.Path("crds", CrdGenerator.FileName));
         Assert.True(committed == CrdGenerator.LowCommJobYaml(),
             "crds/ is out of date: run `dotnet run --project operator/DesLoc.Operator -- crd --output crds` and commit the result.");
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Local;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Testing;
 
 namespace DesLoc.Operator.Tests.Local;
 
@@ -11,23 +12,12 @@ public sealed class LocalRunTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(5);
 
-    internal static string RepositoryPath(params string[] parts)
-    {
-        string? directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "DesLoc.sln")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        return Path.Combine([directory ?? throw new InvalidOperationException("DesLoc.sln not found"), .. parts]);
-    }
-
     [Fact]
     public async Task Quickstart_RunsToTheEnd_AndAReplicaKilledMidRunIsRestartedAndHeals()
     {
-        LowCommJob job = ManifestLoader.Load(RepositoryPath("samples", "quickstart.yaml"));
+        LowCommJob job = ManifestLoader.Load(RepositoryFiles.Path("samples", "quickstart.yaml"));
         string runDirectory = Directory.CreateTempSubdirectory("desloc-run-").FullName;
-        var options = new LocalRunOptions(runDirectory, RepositoryPath("samples"), TrainerCommand.Locate(null));
+        var options = new LocalRunOptions(runDirectory, RepositoryFiles.Path("samples"), TrainerCommand.Locate(null));
         int killedPid = 0;
         Task? killer = null;
         void Started(LocalCluster cluster) => killer = Task.Run(async () =>

@@ -1,5 +1,6 @@
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Local;
+using DesLoc.Testing;
 
 namespace DesLoc.Operator.Tests.Local;
 
@@ -22,7 +23,7 @@ public sealed class ManifestLoaderTests
     [Fact]
     public void Quickstart_Loads_WithItsValuesAndTheDefaultsForTheRest()
     {
-        LowCommJob job = ManifestLoader.Load(LocalRunTests.RepositoryPath("samples", "quickstart.yaml"));
+        LowCommJob job = ManifestLoader.Load(RepositoryFiles.Path("samples", "quickstart.yaml"));
         Assert.Equal(("quickstart", 4, AlgorithmType.DESLOC, 48), (job.Metadata.Name, job.Spec.Replicas, job.Spec.Algorithm.Type, job.Spec.Algorithm.Desloc.Ku));
         Assert.Equal(0.7, job.Spec.Algorithm.Diloco.OuterLr);
     }

@@ -1,6 +1,7 @@
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Local;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Testing;
 using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Distributed;
 using k8s.Models;
@@ -14,16 +15,7 @@ namespace DesLoc.Trainer.Tests.Distributed;
 /// </summary>
 public sealed class OperatorContractTests
 {
-    private static string Samples()
-    {
-        string? directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "DesLoc.sln")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        return Path.Combine(directory ?? throw new InvalidOperationException("DesLoc.sln not found"), "samples");
-    }
+    private static string Samples() => RepositoryFiles.Path("samples");
 
     public static TheoryData<string> SampleFiles() => [.. Directory.GetFiles(Samples(), "*.yaml").Select(f => Path.GetFileName(f)).Order()];
 
