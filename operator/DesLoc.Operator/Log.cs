@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
 
-namespace DesLoc.Operator.Kubernetes;
+namespace DesLoc.Operator;
 
-/// <summary>The controller plumbing's log messages (source-generated, Kubernetes style: capitalised, past tense).</summary>
+/// <summary>The operator's log messages (source-generated, compiled once).</summary>
 internal static partial class Log
 {
     [LoggerMessage(Level = LogLevel.Information, Message = "Listed {Count} {Kind} at resourceVersion {ResourceVersion}")]
@@ -37,4 +37,13 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped event {Reason} for {Kind} {Namespace}/{Name}")]
     public static partial void EventDropped(this ILogger logger, Exception exception, string reason, string? kind, string? @namespace, string? name);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rank 0 of {Job} refused new sync periods: {Reason}")]
+    public static partial void PeriodsRefused(this ILogger logger, string job, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not send sync periods to {Job}: {Reason}")]
+    public static partial void PeriodsNotSent(this ILogger logger, string job, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile of {Job} failed; retrying with backoff")]
+    public static partial void ReconcileFailed(this ILogger logger, Exception error, string job);
 }
