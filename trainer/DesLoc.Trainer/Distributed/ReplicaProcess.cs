@@ -84,12 +84,18 @@ internal static class ReplicaProcess
         await app.StartAsync();
 
         using var stop = new CancellationTokenSource();
+        var received = new HashSet<PosixSignal>();
         void OnSignal(PosixSignalContext context)
         {
             context.Cancel = true;
-            if (replica.StopRequested)
+            // The same signal twice (Ctrl+C pressed again): stop now. Ctrl+C in a terminal reaches every process of
+            // the group, so `run` sees SIGINT and then the operator's SIGTERM: that is still one graceful stop.
+            lock (received)
             {
-                stop.Cancel();   // a second signal: stop now
+                if (!received.Add(context.Signal))
+                {
+                    stop.Cancel();
+                }
             }
 
             replica.StopRequested = true;
