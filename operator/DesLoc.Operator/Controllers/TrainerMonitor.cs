@@ -74,21 +74,30 @@ public sealed class TrainerMonitor(ILogger logger, TimeProvider? time = null) : 
             return false;
         }
 
-        TrainerReport report = watched.Window.Next(reply);
+        TrainerReport report = watched.Window.Observe(reply);
         watched.Latest = report;
         AdaptiveSyncSpec policy = job.Spec.Sync.Adaptive;
         DateTimeOffset now = _time.GetUtcNow();
         bool pending = job.Status?.Sync?.Pending is { } change && report.Step < change.SwitchStep;
-        if (policy.Enabled && !pending && watched.Unreported is null && now >= watched.NextDecision
-            && AdaptiveSync.Decide(policy, report.Periods, report.CommFraction, report.Step) is { } decided)
+        // Decide on a window of at least two rounds of the current period, so it holds whole sync rounds.
+        bool enoughRounds = report.Periods.TryGetValue(AdaptiveSync.BaseState(report.Periods), out int period)
+            && watched.Window.Steps(reply) >= 2L * period;
+        if (!policy.Enabled || pending || watched.Unreported is not null || now < watched.NextDecision || !enoughRounds)
         {
-            watched.NextDecision = now + TimeSpan.FromSeconds(policy.IntervalSeconds);
+            return true;
+        }
+
+        watched.NextDecision = now + TimeSpan.FromSeconds(policy.IntervalSeconds);
+        watched.Window.Restart(reply);
+        if (AdaptiveSync.Decide(policy, report.Periods, report.CommFraction, report.Step) is { } decided)
+        {
             try
             {
                 SetSyncPeriodsReply answer = await watched.Client.SetSyncPeriodsAsync(decided.Periods, decided.SwitchStep, s_callTimeout, cancellation);
                 if (answer.Accepted)
                 {
                     watched.Unreported = decided;
+                    watched.Window.RestartAt(decided.SwitchStep);
                 }
                 else
                 {
@@ -102,15 +111,6 @@ public sealed class TrainerMonitor(ILogger logger, TimeProvider? time = null) : 
         }
 
         return true;
-    }
-
-    /// <summary>Rank 0 was replaced: its counters start again, so the window does too.</summary>
-    public void Reset(string jobKey)
-    {
-        if (_jobs.TryGetValue(jobKey, out Watched? watched))
-        {
-            watched.Window = new StatusWindow();
-        }
     }
 
     public void Forget(string jobKey)

@@ -107,4 +107,57 @@ public sealed class LocalRunTests
 
         Directory.Delete(runDirectory, recursive: true);
     }
+
+    [Fact]
+    public async Task AdaptiveSync_OnlyLengthensThePeriodsOfARealJob_WhenCommunicationCostsMoreThanTheTarget()
+    {
+        // A target far below what syncing every 4 steps costs, so the controller must lengthen the periods.
+        LowCommJob job = ManifestLoader.Parse("""
+            apiVersion: desloc.dev/v1alpha1
+            kind: LowCommJob
+            metadata:
+              name: adaptive
+            spec:
+              replicas: 2
+              template:
+                spec:
+                  containers:
+                    - name: trainer
+                      image: trainer
+              training:
+                steps: 700
+              algorithm:
+                type: DESLOC
+                desloc:
+                  kx: 4
+              sync:
+                adaptive:
+                  enabled: true
+                  targetCommFraction: 0.01
+                  hysteresis: 0.1
+                  minPeriod: 4
+                  maxPeriod: 32
+                  intervalSeconds: 1
+                  switchAfterPeriods: 2
+            """, "inline");
+        string runDirectory = Directory.CreateTempSubdirectory("desloc-adaptive-").FullName;
+        var options = new LocalRunOptions(runDirectory, runDirectory, TrainerCommand.Locate(null));
+        using var timeout = new CancellationTokenSource(s_timeout);
+
+        LocalRunResult result = await LocalRunner.RunAsync(job, options, view: null, started: null, timeout.Token);
+
+        Assert.Equal(JobPhase.Succeeded, result.Status.Phase);
+        string[] changes = [.. result.Events.Where(e => e.Reason == "SyncPeriodsChanged").Select(e => e.Message)];
+        string trace = string.Join(Environment.NewLine, changes);
+        Assert.True(changes.Length >= 1, trace);
+        Assert.StartsWith("Sync periods {m1: 12, m2: 24, params: 4} -> {m1: 24, m2: 48, params: 8}", changes[0], StringComparison.Ordinal);
+        // Never shorter: the target cannot be reached, so the controller may only lengthen, and by at most 2x a change.
+        Assert.All(changes, c => Assert.Contains("above target", c));
+        SyncStatus sync = result.Status.Sync!;
+        Assert.True(sync.Changes >= 1);
+        Assert.True(sync.Periods["params"] > 4, $"periods {string.Join(", ", sync.Periods)}");
+        Assert.Equal(3 * sync.Periods["params"], sync.Periods["m1"]);
+        Assert.InRange(sync.Periods["params"], 4, 32);
+        Directory.Delete(runDirectory, recursive: true);
+    }
 }
