@@ -50,9 +50,7 @@ public sealed class SampleManifestTests
         JsonNode schema = CrdSchema();
         JsonNode sample = RepoFiles.YamlFile(RepoFiles.Path("samples", file));
 
-        // Only spec is pruned here: the kit's pruner descends into a declared root `metadata`, which the API server
-        // leaves to ObjectMeta handling, and would report metadata.name.
-        IReadOnlyList<string> pruned = StructuralSchema.Prune(sample["spec"]!, schema["properties"]!["spec"]!);
+        IReadOnlyList<string> pruned = StructuralSchema.Prune(sample, schema);
         StructuralSchema.ApplyDefaults(sample, schema);
         IReadOnlyList<FieldViolation> violations = StructuralSchema.Validate(sample, schema);
 
@@ -68,9 +66,10 @@ public sealed class SampleManifestTests
         sample["spec"]!["algorithm"]!["desloc"]!["ku"] = 50;
         sample["spec"]!["algorithm"]!["desloc"]!["kz"] = 3;
         JsonNode schema = CrdSchema();
-        IReadOnlyList<string> pruned = StructuralSchema.Prune(sample["spec"]!, schema["properties"]!["spec"]!);
+        IReadOnlyList<string> pruned = StructuralSchema.Prune(sample, schema);
         StructuralSchema.ApplyDefaults(sample, schema);
 
+        Assert.Equal("desloc", sample["metadata"]!["name"]!.GetValue<string>());
         Assert.Contains(pruned, path => path.EndsWith("desloc.kz", StringComparison.Ordinal));
         Assert.Contains(StructuralSchema.Validate(sample, schema), v => v.Field == "spec.algorithm.desloc.ku");
     }

@@ -20,6 +20,12 @@ internal static class SchemaPruner
                 bool preserve = SchemaKeywords.PreservesUnknownFields(schema);
                 foreach (var (key, value) in obj.ToList())
                 {
+                    if (isResource && key == "metadata")
+                    {
+                        // ObjectMeta is the apiserver's own: a CRD's `metadata: {type: object}` does not prune it.
+                        continue;
+                    }
+
                     if (properties?[key] is JsonObject property)
                     {
                         Prune(value, property, SchemaKeywords.Child(path, key), SchemaKeywords.IsEmbeddedResource(property), removed);
