@@ -103,7 +103,7 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
         LowCommJobStatus status = result.Status;
         var grid = new Grid().AddColumn().AddColumn();
         grid.AddRow("Job", $"{job.Metadata.Name} ({job.Spec.Algorithm.Type}, {job.Spec.Replicas} replicas)");
-        grid.AddRow("Result", result.Stopped ? "stopped (each replica wrote a checkpoint; run again to resume from the newest step all replicas hold)" : $"{status.Phase}{(status.Message is null ? "" : $": {status.Message}")}");
+        grid.AddRow("Result", result.Stopped ? "stopped (each replica wrote a checkpoint; run the same file again to resume)" : $"{status.Phase}{(status.Message is null ? "" : $": {status.Message}")}");
         grid.AddRow("Step", string.Create(CultureInfo.InvariantCulture, $"{status.Step ?? 0} of {job.Spec.Training.Steps}"));
         grid.AddRow("Loss", Loss(status.Loss));
         grid.AddRow("Sent per replica", Bytes(status.Communication?.BytesSent));

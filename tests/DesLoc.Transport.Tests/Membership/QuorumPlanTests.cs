@@ -22,9 +22,10 @@ public sealed class QuorumPlanTests
 
     [Theory]
     [InlineData(new long[] { 20, 40, 60 }, new long[] { 40, 60 }, 60)]
-    [InlineData(new long[] { 20, 40 }, new long[] { 60 }, -1)]
-    [InlineData(new long[0], new long[] { 60 }, -1)]
-    public void Decide_OnlyJoiners_ResumeFromTheNewestCommonCheckpoint(long[] first, long[] second, long expected)
+    [InlineData(new long[] { 20, 40 }, new long[] { 60 }, QuorumPlan.EachOwnNewest)]
+    [InlineData(new long[0], new long[] { 60 }, QuorumPlan.EachOwnNewest)]
+    [InlineData(new long[0], new long[0], -1)]
+    public void Decide_OnlyJoiners_ResumeFromTheNewestCommonCheckpoint_ElseEachFromItsOwn(long[] first, long[] second, long expected)
     {
         QuorumPlan plan = QuorumPlan.Decide([Joining(1, second), Joining(0, first)]);
 

@@ -49,12 +49,15 @@ internal sealed class FaultTolerantGate(
             return healed;
         }
 
-        if (reply.ResumeCheckpoint >= 0 && checkpoints is not null)
+        long resume = reply.ResumeCheckpoint == QuorumPlan.EachOwnNewest
+            ? checkpoints?.ValidSteps().DefaultIfEmpty(-1).Max() ?? -1
+            : reply.ResumeCheckpoint;
+        if (resume >= 0 && checkpoints is not null)
         {
-            replica.ImportState(checkpoints.Load(reply.ResumeCheckpoint));
+            replica.ImportState(checkpoints.Load(resume));
             SchedulePeriodChange(replica, reply);
-            logger.ResumedFromCheckpoint(rank, reply.ResumeCheckpoint);
-            return new ResumePoint(reply.ResumeCheckpoint + 1, null);
+            logger.ResumedFromCheckpoint(rank, resume);
+            return new ResumePoint(resume + 1, null);
         }
 
         if (logger.IsEnabled(LogLevel.Information))

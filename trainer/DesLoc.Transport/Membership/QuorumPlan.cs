@@ -5,10 +5,15 @@ namespace DesLoc.Transport.Membership;
 /// <summary>
 /// What a quorum decides, as a pure function of who arrived: the members in ring order, the sync point they are
 /// at (the newest any live member reached), the donor everyone behind heals from, and, when every arrival is a
-/// joiner (all replicas restarted), the newest checkpoint step they all hold (-1: start fresh).
+/// joiner (all replicas restarted), the newest checkpoint step they all hold; with none in common, each resumes from
+/// its own newest (<see cref="EachOwnNewest"/>: replicas stopped one step apart, or one lost its disk), and whoever
+/// is behind at the next sync point heals from whoever is ahead; with no checkpoint anywhere, all start fresh (-1).
 /// </summary>
 public sealed record QuorumPlan(IReadOnlyList<int> Members, long Step, int Phase, int Donor, long ResumeCheckpoint)
 {
+    /// <summary>No checkpoint step is held by every joiner: each loads its own newest, if it has one.</summary>
+    public const long EachOwnNewest = -2;
+
     public static QuorumPlan Decide(IReadOnlyList<QuorumRequest> arrivals)
     {
         QuorumRequest[] ordered = [.. arrivals.OrderBy(a => a.Rank)];
@@ -22,7 +27,9 @@ public sealed record QuorumPlan(IReadOnlyList<int> Members, long Step, int Phase
                 common = common.Intersect(arrival.CheckpointSteps);
             }
 
-            return new QuorumPlan(members, -1, 0, -1, common.DefaultIfEmpty(-1).Max());
+            long newestCommon = common.DefaultIfEmpty(-1).Max();
+            bool anyCheckpoint = ordered.Any(a => a.CheckpointSteps.Count > 0);
+            return new QuorumPlan(members, -1, 0, -1, newestCommon >= 0 ? newestCommon : anyCheckpoint ? EachOwnNewest : -1);
         }
 
         QuorumRequest newest = live.MaxBy(a => (a.Step, a.Phase))!;
