@@ -53,7 +53,7 @@ public sealed class LocalRunTests
     }
 
     [Fact]
-    public async Task Cancelling_StopsEveryReplicaGracefully_AndEachLeavesACheckpoint()
+    public async Task Cancelling_StopsEveryReplicaGracefully_EachLeavesACheckpoint_AndARerunResumesFromThem()
     {
         LowCommJob job = ManifestLoader.Parse("""
             apiVersion: desloc.dev/v1alpha1
@@ -103,6 +103,27 @@ public sealed class LocalRunTests
             string log = await File.ReadAllTextAsync(Path.Combine(runDirectory, "logs", $"{JobNames.Pod("stoppable", rank)}.log"));
             Assert.Contains($"Stopping rank {rank} at step", log);
             Assert.NotEmpty(Directory.EnumerateFileSystemEntries(Path.Combine(runDirectory, "checkpoints", $"rank-{rank}")));
+        }
+
+        // Run again in the same directory: every replica resumes from its checkpoint instead of starting over.
+        using var again = new CancellationTokenSource(s_timeout);
+        Task? second = null;
+        void Resumed(LocalCluster cluster) => second = Task.Run(async () =>
+        {
+            while ((cluster.Job.Status?.Step ?? 0) <= result.Status.Step)
+            {
+                await Task.Delay(100);
+            }
+
+            await again.CancelAsync();
+        });
+        LocalRunResult resumed = await LocalRunner.RunAsync(job, options, view: null, Resumed, again.Token);
+        await second!;
+        Assert.True(resumed.Stopped);
+        foreach (int rank in new[] { 0, 1 })
+        {
+            string log = await File.ReadAllTextAsync(Path.Combine(runDirectory, "logs", $"{JobNames.Pod("stoppable", rank)}.log"));
+            Assert.Matches($"Resumed rank {rank} from its checkpoint of step [1-9][0-9]*", log);
         }
 
         Directory.Delete(runDirectory, recursive: true);
