@@ -79,10 +79,10 @@ public sealed class TrainerMonitor(ILogger logger, TimeProvider? time = null) : 
         AdaptiveSyncSpec policy = job.Spec.Sync.Adaptive;
         DateTimeOffset now = _time.GetUtcNow();
         bool pending = job.Status?.Sync?.Pending is { } change && report.Step < change.SwitchStep;
-        // Decide on a window of at least two rounds of the base period and one of the longest (DES-LOC's second
-        // moment), so it holds whole sync rounds of every state: a shorter one can hold none and read as idle.
+        // Decide on a window of at least two rounds of the most frequent sync: a shorter one can hold none and read as
+        // idle. (A round of the longest period, DES-LOC's second moment, reacts too late when a link recovers.)
         bool enoughRounds = report.Periods.TryGetValue(AdaptiveSync.BaseState(report.Periods), out int period)
-            && watched.Window.Steps(reply) >= Math.Max(2L * period, report.Periods.Values.Max());
+            && watched.Window.Steps(reply) >= 2L * period;
         if (!policy.Enabled || pending || watched.Unreported is not null || now < watched.NextDecision || !enoughRounds)
         {
             return true;
