@@ -4,25 +4,35 @@ using DesLoc.Transport.Protocol;
 namespace DesLoc.Operator.Trainers;
 
 /// <summary>
-/// Turns rank 0's cumulative counters into a report of the last interval: the comm fraction the adaptive controller
-/// needs is that of the recent past (the link may have just slowed), not the average since the job started.
+/// Turns rank 0's cumulative counters into a report of the recent past: the comm fraction the adaptive controller
+/// needs is that of the recent past (the link may have just slowed), not the average since the job started. The
+/// window reaches back at least one round of the longest sync period: a window of one poll (a fraction of a second)
+/// holds either no sync round or one, so its fraction swings between 0 and far above the mean, and the controller
+/// would chase that noise (seen in bench/adaptive.sh).
 /// </summary>
 internal sealed class StatusWindow
 {
-    private StatusReply? _previous;
+    private readonly List<StatusReply> _history = [];
 
     public TrainerReport Next(StatusReply reply)
     {
-        double sync = reply.SyncSeconds - (_previous?.SyncSeconds ?? 0);
-        double compute = reply.ComputeSeconds - (_previous?.ComputeSeconds ?? 0);
         // A restarted rank 0 starts its counters again; then the cumulative values are the window.
-        if (sync < 0 || compute < 0)
+        if (_history.Count > 0 && (reply.SyncSeconds < _history[^1].SyncSeconds || reply.ComputeSeconds < _history[^1].ComputeSeconds))
         {
-            sync = reply.SyncSeconds;
-            compute = reply.ComputeSeconds;
+            _history.Clear();
         }
 
-        _previous = reply;
+        long span = reply.SyncPeriods.Count > 0 ? reply.SyncPeriods.Values.Max() : 1;
+        int start = _history.FindLastIndex(h => reply.Step - h.Step >= span);
+        StatusReply? origin = start >= 0 ? _history[start] : _history.FirstOrDefault();
+        if (start > 0)
+        {
+            _history.RemoveRange(0, start);   // older replies are never a window's start again
+        }
+
+        double sync = reply.SyncSeconds - (origin?.SyncSeconds ?? 0);
+        double compute = reply.ComputeSeconds - (origin?.ComputeSeconds ?? 0);
+        _history.Add(reply);
         return new TrainerReport(
             reply.Step,
             reply.Loss,
