@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 trap 'bash bench/netns.sh down' EXIT
 bash bench/netns.sh up
 dotnet build -c Release bench/DesLoc.Bench -v q -nologo
-nice -n 19 dotnet bench/DesLoc.Bench/bin/Release/net10.0/linux-x64/DesLoc.Bench.dll adaptive bench/results/adaptive.md 1gbit 10mbit "${1:-30}"
+nice -n 19 dotnet bench/DesLoc.Bench/bin/Release/net10.0/linux-x64/DesLoc.Bench.dll adaptive bench/results/adaptive.md 1gbit 10mbit "${1:-40}"

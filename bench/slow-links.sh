@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 trap 'bash bench/netns.sh down' EXIT
 bash bench/netns.sh up
 dotnet build -c Release bench/DesLoc.Bench -v q -nologo
-nice -n 19 dotnet bench/DesLoc.Bench/bin/Release/net10.0/linux-x64/DesLoc.Bench.dll slow-links "${1:-384}" bench/results/slow-links.md 1gbit 50mbit
+nice -n 19 dotnet bench/DesLoc.Bench/bin/Release/net10.0/linux-x64/DesLoc.Bench.dll slow-links "${1:-192}" bench/results/slow-links.md 1gbit 50mbit

@@ -17,14 +17,14 @@ internal static class AdaptiveBenchmark
         string output = args.Length > 1 ? args[1] : "bench/results/adaptive.md";
         string fast = args.Length > 2 ? args[2] : "1gbit";
         string slow = args.Length > 3 ? args[3] : "10mbit";
-        double phaseSeconds = args.Length > 4 ? double.Parse(args[4], s_text) : 30;
+        double phaseSeconds = args.Length > 4 ? double.Parse(args[4], s_text) : 40;
         if (!Namespaces.Present())
         {
             Console.Error.WriteLine("No desloc-r* namespaces: run bench/adaptive.sh (as root).");
             return 1;
         }
 
-        const string Policy = "enabled: true\ntargetCommFraction: 0.1\nhysteresis: 0.25\nminPeriod: 2\nmaxPeriod: 256\nintervalSeconds: 2\nswitchAfterPeriods: 1";
+        const string Policy = "enabled: true\ntargetCommFraction: 0.1\nhysteresis: 0.25\nminPeriod: 2\nmaxPeriod: 256\nintervalSeconds: 5\nswitchAfterPeriods: 1";
         Workload workload = SlowLinksBenchmark.LinkWorkload(1_000_000);
         Method method = Method.DesLoc(4);
         string[] rates = [fast, slow, fast];
@@ -67,9 +67,9 @@ internal static class AdaptiveBenchmark
 
         var table = new StringBuilder();
         table.AppendLine(string.Create(s_text,
-            $"{workload.Describe().Replace("1000000 steps", "run for " + (rates.Length * phaseSeconds).ToString("0", s_text) + " s", StringComparison.Ordinal)}; {method.Name} to start, `sync.adaptive` on (target comm fraction 0.1, hysteresis 0.25, periods 2..256, a look every 2 s, switch after 1 period). Each replica in its own network namespace; every replica's link is {fast}, then {slow}, then {fast} again, {phaseSeconds:0} s each (tc tbf changed while the job runs). Figures are the operator's view of rank 0 (status samples every 250 ms)."));
+            $"{workload.Describe().Replace("1000000 steps", "run for " + (rates.Length * phaseSeconds).ToString("0", s_text) + " s", StringComparison.Ordinal)}; {method.Name} to start, `sync.adaptive` on (target comm fraction 0.1, hysteresis 0.25, periods 2..256, a decision at most every 5 s, switch after 1 period). Each replica in its own network namespace; every replica's link is {fast}, then {slow}, then {fast} again, {phaseSeconds:0} s each (tc tbf changed while the job runs). Figures are the operator's view of rank 0 (status samples every 250 ms)."));
         table.AppendLine();
-        table.AppendLine("| phase | link | measured bandwidth (median) | Kx at the start | Kx at the end | comm fraction (median, 2nd half of the phase) | steps/s |");
+        table.AppendLine("| phase | link | measured bandwidth (median, 2nd half) | Kx at the start | Kx at the end | comm fraction (median, 2nd half of the phase) | steps/s |");
         table.AppendLine("|---:|---|---:|---:|---:|---:|---:|");
         for (int i = 0; i < rates.Length; i++)
         {
@@ -82,7 +82,7 @@ internal static class AdaptiveBenchmark
             }
 
             Sample[] late = [.. inPhase.Where(s => s.Seconds >= from + (phaseSeconds / 2))];
-            double bandwidth = Median(inPhase.Select(s => s.Bandwidth ?? double.NaN));
+            double bandwidth = Median(late.Select(s => s.Bandwidth ?? double.NaN));
             double fraction = Median(late.Select(s => s.CommFraction ?? double.NaN));
             double rate = (inPhase[^1].Step - inPhase[0].Step) / (inPhase[^1].Seconds - inPhase[0].Seconds);
             table.AppendLine(string.Create(s_text,
