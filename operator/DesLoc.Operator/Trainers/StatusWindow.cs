@@ -6,9 +6,9 @@ namespace DesLoc.Operator.Trainers;
 /// <summary>
 /// Turns rank 0's cumulative counters into a report of the recent past: the comm fraction the adaptive controller
 /// needs is that of the recent past (the link may have just slowed), not the average since the job started. The
-/// window reaches back at least one round of the longest sync period: a window of one poll (a fraction of a second)
-/// holds either no sync round or one, so its fraction swings between 0 and far above the mean, and the controller
-/// would chase that noise (seen in bench/adaptive.sh).
+/// window reaches back two rounds of the most frequent sync: a window of one poll (a fraction of a second) holds
+/// either no sync round or one, so its fraction swings between 0 and far above the mean, and the controller would
+/// chase that noise (seen in bench/adaptive.sh); a window of the longest period (DES-LOC's Kv = 6 Kx) reacts too late.
 /// </summary>
 internal sealed class StatusWindow
 {
@@ -22,7 +22,7 @@ internal sealed class StatusWindow
             _history.Clear();
         }
 
-        long span = reply.SyncPeriods.Count > 0 ? reply.SyncPeriods.Values.Max() : 1;
+        long span = reply.SyncPeriods.Count > 0 ? 2L * reply.SyncPeriods.Values.Min() : 1;
         int start = _history.FindLastIndex(h => reply.Step - h.Step >= span);
         StatusReply? origin = start >= 0 ? _history[start] : _history.FirstOrDefault();
         if (start > 0)

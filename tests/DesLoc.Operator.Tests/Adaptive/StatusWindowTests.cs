@@ -4,7 +4,7 @@ using DesLoc.Transport.Protocol;
 
 namespace DesLoc.Operator.Tests.Adaptive;
 
-/// <summary>The comm fraction the controller sees: over at least one round of the longest period, not one poll.</summary>
+/// <summary>The comm fraction the controller sees: over two rounds of the most frequent sync, not one poll.</summary>
 public sealed class StatusWindowTests
 {
     /// <summary>Rank 0 at <paramref name="step"/> of a run where each step computes 0.1 s and every 8th step syncs for 0.4 s.</summary>
