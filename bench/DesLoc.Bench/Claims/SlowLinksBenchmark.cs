@@ -20,7 +20,7 @@ internal static class SlowLinksBenchmark
     {
         int steps = int.Parse(args[1], s_text);
         string output = args[2];
-        string[] rates = args.Length > 3 ? args[3..] : ["1gbit", "50mbit"];
+        string[] rates = args.Length > 3 ? args[3..] : ["1gbit", "50mbit", "10mbit"];
         if (!Namespaces.Present())
         {
             Console.Error.WriteLine("No desloc-r* namespaces: run bench/slow-links.sh (as root).");
