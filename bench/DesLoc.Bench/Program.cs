@@ -21,6 +21,9 @@ internal static class Program
         "transport" => await Transport.TransportBenchmark.RunAsync(args),
         "allreduce-worker" => await Transport.AllReduceWorker.RunAsync(args),
         "operator" => await Operator.OperatorBenchmark.RunAsync(args),
+        "comm-quality" => await Claims.CommQualityBenchmark.RunAsync(args),
+        "slow-links" => await Claims.SlowLinksBenchmark.RunAsync(args),
+        "adaptive" => await Claims.AdaptiveBenchmark.RunAsync(args),
         _ => await SyncComparisonAsync(args),
     };
 

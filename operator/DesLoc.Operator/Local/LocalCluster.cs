@@ -14,7 +14,9 @@ namespace DesLoc.Operator.Local;
 /// with the Secret's token resolved, and deleting a pod stops its process the way the kubelet does (SIGTERM, then
 /// SIGKILL after the grace period).
 /// </summary>
-public sealed partial class LocalCluster(LowCommJob job, TrainerCommand trainer, string runDirectory, string workingDirectory) : IJobBackend, IAsyncDisposable
+public sealed partial class LocalCluster(
+    LowCommJob job, TrainerCommand trainer, string runDirectory, string workingDirectory, Func<int, IReadOnlyList<string>>? prefix = null)
+    : IJobBackend, IAsyncDisposable
 {
     private static readonly TimeSpan s_gracePeriod = TimeSpan.FromSeconds(30);
     private readonly object _lock = new();
@@ -104,14 +106,16 @@ public sealed partial class LocalCluster(LowCommJob job, TrainerCommand trainer,
             }
 
             V1Container container = pod.Spec.Containers.First(c => c.Name == JobNames.TrainerContainer);
-            var start = new ProcessStartInfo(trainer.FileName)
+            int index = int.Parse(pod.Metadata.Labels[JobNames.ReplicaLabel], System.Globalization.CultureInfo.InvariantCulture);
+            IReadOnlyList<string> words = [.. prefix?.Invoke(index) ?? [], trainer.FileName, .. trainer.Arguments, .. container.Args ?? []];
+            var start = new ProcessStartInfo(words[0])
             {
                 WorkingDirectory = workingDirectory,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (string argument in trainer.Arguments.Concat(container.Args ?? []))
+            foreach (string argument in words.Skip(1))
             {
                 start.ArgumentList.Add(argument);
             }
@@ -299,8 +303,11 @@ public sealed partial class LocalCluster(LowCommJob job, TrainerCommand trainer,
     {
         if (_secret?.Data?.TryGetValue(JobNames.ConfigKey, out byte[]? config) == true)
         {
+            // Pods start in parallel and a started trainer may be reading the file: replace it whole, never truncate it.
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllBytes(path, config);
+            string temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            File.WriteAllBytes(temporary, config);
+            File.Move(temporary, path, overwrite: true);
         }
     }
 

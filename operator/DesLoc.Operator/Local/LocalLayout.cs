@@ -7,16 +7,16 @@ namespace DesLoc.Operator.Local;
 /// <summary>Replicas as processes on loopback: each gets a free gRPC port (whose successor, the data port, is free too) and a metrics port.</summary>
 public static class LocalLayout
 {
-    public static ReplicaLayout Create(int replicas, string runDirectory)
+    public static ReplicaLayout Create(int replicas, string runDirectory, ReplicaNetwork? network = null)
     {
         var used = new HashSet<int>();
         int[] grpc = [.. Enumerable.Range(0, replicas).Select(_ => FreePort(used, pair: true))];
         int[] metrics = [.. Enumerable.Range(0, replicas).Select(_ => FreePort(used, pair: false))];
         return new ReplicaLayout(
-            _ => "127.0.0.1",
+            network?.Host ?? (_ => "127.0.0.1"),
             index => grpc[index],
             index => metrics[index],
-            "127.0.0.1",
+            network?.BindAddress ?? "127.0.0.1",
             Path.Combine(runDirectory, "config.json"),
             Path.Combine(runDirectory, "checkpoints"));
     }

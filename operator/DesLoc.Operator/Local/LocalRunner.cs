@@ -10,7 +10,16 @@ public sealed record LocalRunOptions(string RunDirectory, string WorkingDirector
 {
     /// <summary>How often rank 0 (and, for the display, every replica) is asked for its status.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Replicas somewhere other than loopback (network namespaces in the slow-link benchmark); null: loopback.</summary>
+    public ReplicaNetwork? Network { get; init; }
 }
+
+/// <summary>
+/// Where each replica runs: the address its peers and the operator reach it at, the address it binds, and the words
+/// its command starts with (for example <c>ip netns exec desloc-r1</c>).
+/// </summary>
+public sealed record ReplicaNetwork(Func<int, string> Host, string BindAddress, Func<int, IReadOnlyList<string>> Prefix);
 
 /// <summary>How a local run ended.</summary>
 public sealed record LocalRunResult(LowCommJobStatus Status, IReadOnlyList<JobEvent> Events, bool Stopped, TimeSpan Elapsed);
@@ -32,8 +41,8 @@ public static class LocalRunner
         job.Metadata.Generation ??= 1;
         job.Metadata.CreationTimestamp ??= DateTime.UtcNow;
         Directory.CreateDirectory(options.RunDirectory);
-        ReplicaLayout layout = LocalLayout.Create(job.Spec.Replicas, options.RunDirectory);
-        await using var cluster = new LocalCluster(job, options.Trainer, options.RunDirectory, options.WorkingDirectory);
+        ReplicaLayout layout = LocalLayout.Create(job.Spec.Replicas, options.RunDirectory, options.Network);
+        await using var cluster = new LocalCluster(job, options.Trainer, options.RunDirectory, options.WorkingDirectory, options.Network?.Prefix);
         using var monitor = new TrainerMonitor(NullLogger.Instance);
         var controller = new JobController(cluster);
         string key = JobNames.Key(job);
