@@ -17,7 +17,7 @@ internal static class AdaptiveBenchmark
         string output = args.Length > 1 ? args[1] : "bench/results/adaptive.md";
         string fast = args.Length > 2 ? args[2] : "1gbit";
         string slow = args.Length > 3 ? args[3] : "10mbit";
-        double phaseSeconds = args.Length > 4 ? double.Parse(args[4], s_text) : 40;
+        double phaseSeconds = args.Length > 4 ? double.Parse(args[4], s_text) : 60;
         if (!Namespaces.Present())
         {
             Console.Error.WriteLine("No desloc-r* namespaces: run bench/adaptive.sh (as root).");
@@ -116,7 +116,7 @@ internal static class AdaptiveBenchmark
         ]);
         table.AppendLine();
         table.AppendLine("Plot: `adaptive.png` (bandwidth, Kx and comm fraction over time).");
-        await ResultsFile.WriteAsync(output, "Adaptive sync end to end", "sudo bash bench/adaptive.sh", table.ToString());
+        await ResultsFile.WriteAsync(output, "Adaptive sync end to end", string.Create(s_text, $"sudo bash bench/adaptive.sh {phaseSeconds}"), table.ToString());
         return 0;
     }
 
