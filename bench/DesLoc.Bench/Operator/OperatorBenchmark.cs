@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Api.Schema;
+using DesLoc.Testing;
 using DesLoc.Testing.Kubernetes;
 using k8s;
 using k8s.Models;
@@ -54,7 +55,7 @@ internal static class OperatorBenchmark
         await using TestApiServer server = await TestApiServer.StartAsync(new TestApiServerOptions { WatchHistory = 100_000 });
         using IKubernetes client = server.CreateClient();
         await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(CrdGenerator.LowCommJobDefinition());
-        int metricsPort = FreePort();
+        int metricsPort = LoopbackPorts.Free();
         using Process operatorProcess = StartOperator(server.BaseAddress, metricsPort);
         using var http = new HttpClient();
         try
@@ -180,12 +181,5 @@ internal static class OperatorBenchmark
 
             await Task.Delay(50);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

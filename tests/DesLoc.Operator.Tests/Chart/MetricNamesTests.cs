@@ -5,6 +5,7 @@ using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Local;
 using DesLoc.Operator.Metrics;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Operator.Tests.Local;
 using k8s.Models;
 
 namespace DesLoc.Operator.Tests.Chart;
@@ -91,22 +92,12 @@ public sealed partial class MetricNamesTests
     /// </summary>
     private static async Task<string> ScrapeTrainerAsync()
     {
-        LowCommJob job = ManifestLoader.Parse("""
-            apiVersion: desloc.dev/v1alpha1
-            kind: LowCommJob
-            metadata:
-              name: metric-names
-            spec:
-              replicas: 2
-              template:
-                spec:
-                  containers:
-                    - name: trainer
-              model: {layers: 1, dim: 16, heads: 2, context: 16}
-              data: {synthetic: {vocab: 8, order: 1}}
-              training: {steps: 100000, batchSize: 4}
-              algorithm: {type: DESLOC, desloc: {kx: 2, ku: 4, kv: 8}}
-            """, "metric-names");
+        LowCommJob job = LocalJobs.Parse("metric-names", 2, """
+          model: {layers: 1, dim: 16, heads: 2, context: 16}
+          data: {synthetic: {vocab: 8, order: 1}}
+          training: {steps: 100000, batchSize: 4}
+          algorithm: {type: DESLOC, desloc: {kx: 2, ku: 4, kv: 8}}
+        """);
         job.Metadata.NamespaceProperty = "local";
         job.Metadata.Uid = Guid.NewGuid().ToString();
         string runDirectory = Directory.CreateTempSubdirectory("desloc-chart-metrics-").FullName;

@@ -22,10 +22,7 @@ public sealed class LocalRunTests
         Task? killer = null;
         void Started(LocalCluster cluster) => killer = Task.Run(async () =>
         {
-            while ((cluster.Job.Status?.Step ?? 0) < 120)
-            {
-                await Task.Delay(100);
-            }
+            await LocalJobs.StepReachedAsync(cluster, 120);
 
             killedPid = cluster.RunningProcesses()[2];
             using Process victim = Process.GetProcessById(killedPid);
@@ -55,25 +52,14 @@ public sealed class LocalRunTests
     [Fact]
     public async Task Cancelling_StopsEveryReplicaGracefully_EachLeavesACheckpoint_AndARerunResumesFromThem()
     {
-        LowCommJob job = ManifestLoader.Parse("""
-            apiVersion: desloc.dev/v1alpha1
-            kind: LowCommJob
-            metadata:
-              name: stoppable
-            spec:
-              replicas: 2
-              template:
-                spec:
-                  containers:
-                    - name: trainer
-                      image: trainer
-              training:
-                steps: 100000
-              algorithm:
-                type: DiLoCo
-                diloco:
-                  period: 8
-            """, "inline");
+        LowCommJob job = LocalJobs.Parse("stoppable", 2, """
+          training:
+            steps: 100000
+          algorithm:
+            type: DiLoCo
+            diloco:
+              period: 8
+        """);
         string runDirectory = Directory.CreateTempSubdirectory("desloc-stop-").FullName;
         var options = new LocalRunOptions(runDirectory, runDirectory, TrainerCommand.Locate(null));
         using var stop = new CancellationTokenSource(s_timeout);
@@ -84,10 +70,7 @@ public sealed class LocalRunTests
             running = cluster;
             stopper = Task.Run(async () =>
             {
-                while ((cluster.Job.Status?.Step ?? 0) < 40)
-                {
-                    await Task.Delay(100);
-                }
+                await LocalJobs.StepReachedAsync(cluster, 40);
 
                 await stop.CancelAsync(); // what Ctrl+C does
             });
@@ -110,10 +93,7 @@ public sealed class LocalRunTests
         Task? second = null;
         void Resumed(LocalCluster cluster) => second = Task.Run(async () =>
         {
-            while ((cluster.Job.Status?.Step ?? 0) <= result.Status.Step)
-            {
-                await Task.Delay(100);
-            }
+            await LocalJobs.StepReachedAsync(cluster, (result.Status.Step ?? 0) + 1);
 
             await again.CancelAsync();
         });
@@ -133,34 +113,23 @@ public sealed class LocalRunTests
     public async Task AdaptiveSync_OnlyLengthensThePeriodsOfARealJob_WhenCommunicationCostsMoreThanTheTarget()
     {
         // A target far below what syncing every 4 steps costs, so the controller must lengthen the periods.
-        LowCommJob job = ManifestLoader.Parse("""
-            apiVersion: desloc.dev/v1alpha1
-            kind: LowCommJob
-            metadata:
-              name: adaptive
-            spec:
-              replicas: 2
-              template:
-                spec:
-                  containers:
-                    - name: trainer
-                      image: trainer
-              training:
-                steps: 700
-              algorithm:
-                type: DESLOC
-                desloc:
-                  kx: 4
-              sync:
-                adaptive:
-                  enabled: true
-                  targetCommFraction: 0.01
-                  hysteresis: 0.1
-                  minPeriod: 4
-                  maxPeriod: 32
-                  intervalSeconds: 1
-                  switchAfterPeriods: 2
-            """, "inline");
+        LowCommJob job = LocalJobs.Parse("adaptive", 2, """
+          training:
+            steps: 700
+          algorithm:
+            type: DESLOC
+            desloc:
+              kx: 4
+          sync:
+            adaptive:
+              enabled: true
+              targetCommFraction: 0.01
+              hysteresis: 0.1
+              minPeriod: 4
+              maxPeriod: 32
+              intervalSeconds: 1
+              switchAfterPeriods: 2
+        """);
         string runDirectory = Directory.CreateTempSubdirectory("desloc-adaptive-").FullName;
         var options = new LocalRunOptions(runDirectory, runDirectory, TrainerCommand.Locate(null));
         using var timeout = new CancellationTokenSource(s_timeout);

@@ -6,6 +6,7 @@ using DesLoc.Operator.Kubernetes;
 using DesLoc.Operator.Metrics;
 using DesLoc.Operator.Tests.ApiServer;
 using DesLoc.Operator.Tests.Kubernetes;
+using DesLoc.Testing;
 using k8s;
 using k8s.Models;
 
@@ -20,38 +21,43 @@ public sealed class OperatorServeTests
     private const double Timeout = 20;
 
     [Fact]
-    public async Task KubectlApply_CreatesPodsWithTheEnvTokenAndGpuLimits_TheServiceAndTheSecret_AndStatusFollowsThePods()
+    public async Task KubectlApplyOfTheGpuSample_CreatesPodsWithTheEnvTokenGpuLimitsAndPlacement_TheServiceAndTheSecret_AndStatusFollowsThePods()
     {
         await using ServeHarness harness = await ServeHarness.StartAsync();
         var metrics = new OperatorMetrics();
         harness.StartOperator(metrics: metrics);
-        (int code, string output, string err) = await harness.KubectlApplyAsync(ServeHarness.Manifest("apply"));
+        (int code, string output, string err) = await Kubectl.RunAsync(harness.Server, harness.WorkDir, "apply", "-n", "ml", "-f", RepositoryFiles.Path("samples", "gpu.yaml"));
         Assert.True(code == 0, output + err);
 
-        await Eventually.TrueAsync(() => harness.Pods("apply").Count == 3, "three pods exist", Timeout);
-        V1Pod pod = KubernetesJson.Deserialize<V1Pod>(harness.Pods("apply").Single(p => p["metadata"]!["name"]!.GetValue<string>() == "apply-1").ToJsonString());
+        const string job = "gpt-gpu";
+        await Eventually.TrueAsync(() => harness.Pods(job).Count == 4, "four pods exist", Timeout);
+        V1Pod pod = KubernetesJson.Deserialize<V1Pod>(harness.Pods(job).Single(p => p["metadata"]!["name"]!.GetValue<string>() == "gpt-gpu-1").ToJsonString());
         V1Container trainer = Assert.Single(pod.Spec.Containers);
         Dictionary<string, V1EnvVar> env = trainer.Env.ToDictionary(e => e.Name);
         Assert.Equal("1", env["DESLOC_RANK"].Value);
-        Assert.Equal("3", env["DESLOC_WORLD_SIZE"].Value);
-        Assert.StartsWith("apply-0.apply.ml.svc:29500,", env["DESLOC_PEERS"].Value, StringComparison.Ordinal);
-        Assert.Equal("apply-desloc", env["DESLOC_TOKEN"].ValueFrom.SecretKeyRef.Name);
+        Assert.Equal("4", env["DESLOC_WORLD_SIZE"].Value);
+        Assert.StartsWith("gpt-gpu-0.gpt-gpu.ml.svc:29500,", env["DESLOC_PEERS"].Value, StringComparison.Ordinal);
+        Assert.Equal("gpt-gpu-desloc", env["DESLOC_TOKEN"].ValueFrom.SecretKeyRef.Name);
         Assert.Equal("1", trainer.Resources.Limits["nvidia.com/gpu"].ToString());
+        Assert.Equal("true", pod.Spec.NodeSelector["nvidia.com/gpu.present"]);
+        Assert.Contains(pod.Spec.Tolerations, t => t.Key == "nvidia.com/gpu" && t.Effect == "NoSchedule");
+        Assert.Contains(pod.Spec.Volumes, v => v.PersistentVolumeClaim?.ClaimName == "desloc-checkpoints");
+        Assert.Contains(trainer.VolumeMounts, m => m.MountPath == "/data");
 
-        JsonNode service = harness.Server.Get("v1", "services", "ml", "apply") ?? throw new Xunit.Sdk.XunitException("no Service");
+        JsonNode service = harness.Server.Get("v1", "services", "ml", job) ?? throw new Xunit.Sdk.XunitException("no Service");
         Assert.Equal("None", service["spec"]!["clusterIP"]!.GetValue<string>());
-        JsonNode secret = harness.Server.Get("v1", "secrets", "ml", "apply-desloc") ?? throw new Xunit.Sdk.XunitException("no Secret");
+        JsonNode secret = harness.Server.Get("v1", "secrets", "ml", "gpt-gpu-desloc") ?? throw new Xunit.Sdk.XunitException("no Secret");
         string token = Encoding.UTF8.GetString(Convert.FromBase64String(secret["data"]!["token"]!.GetValue<string>()));
         Assert.Equal(64, token.Length);
-        string uid = harness.Job("apply")!["metadata"]!["uid"]!.GetValue<string>();
-        Assert.All(harness.Pods("apply").Append(service).Append(secret), child => Assert.Equal(uid, child["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>()));
+        string uid = harness.Job(job)!["metadata"]!["uid"]!.GetValue<string>();
+        Assert.All(harness.Pods(job).Append(service).Append(secret), child => Assert.Equal(uid, child["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>()));
 
-        harness.SetAllPods("apply", "Running");
-        await Eventually.TrueAsync(() => harness.Phase("apply") == "Running", "the job is Running", Timeout);
-        Assert.Equal("3/3", harness.Job("apply")!["status"]!["ready"]!.GetValue<string>());
+        harness.SetAllPods(job, "Running");
+        await Eventually.TrueAsync(() => harness.Phase(job) == "Running", "the job is Running", Timeout);
+        Assert.Equal("4/4", harness.Job(job)!["status"]!["ready"]!.GetValue<string>());
         (code, string table, err) = await Kubectl.RunAsync(harness.Server, harness.WorkDir, "get", "lcj", "-n", "ml");
         Assert.True(code == 0, err);
-        Assert.Matches(@"apply\s+Running\s+3/3", table);
+        Assert.Matches(@"gpt-gpu\s+Running\s+4/4", table);
 
         using var scrape = new MemoryStream();
         await metrics.Registry.CollectAndExportAsTextAsync(scrape);
