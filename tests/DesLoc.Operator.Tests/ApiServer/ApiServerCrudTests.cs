@@ -185,6 +185,24 @@ public sealed class ApiServerCrudTests
     }
 
     [Fact]
+    public async Task Create_OfADependentWhoseOwnerIsGone_IsCollected()
+    {
+        await using TestApiServer server = await TestApiServer.StartAsync();
+        using IKubernetes client = server.CreateClient();
+        V1ConfigMap owner = await client.CoreV1.CreateNamespacedConfigMapAsync(ConfigMap("owner"), Ns);
+        await client.CoreV1.DeleteNamespacedConfigMapAsync("owner", Ns);
+
+        // A controller acting on a stale cache creates a child after its owner was deleted: the create succeeds and
+        // the garbage collector removes the child, as on a real cluster.
+        V1Pod late = Pod("late");
+        late.Metadata.OwnerReferences = [new V1OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "owner", Uid = owner.Uid() }];
+        V1Pod created = await client.CoreV1.CreateNamespacedPodAsync(late, Ns);
+
+        Assert.Equal("late", created.Name());
+        Assert.Null(server.Get("v1", "pods", Ns, "late"));
+    }
+
+    [Fact]
     public async Task Delete_CascadesToDependentsRecursively_AndSparesOthers()
     {
         await using TestApiServer server = await TestApiServer.StartAsync();

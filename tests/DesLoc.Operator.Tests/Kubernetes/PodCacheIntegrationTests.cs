@@ -16,11 +16,15 @@ public sealed class PodCacheIntegrationTests : IAsyncLifetime, IDisposable
     private IKubernetes _client = null!;
     private ResourceCache<V1Pod> _cache = null!;
     private Task _run = Task.CompletedTask;
+    private string _owner = "";
 
     public async Task InitializeAsync()
     {
         _server = await TestApiServer.StartAsync();
         _client = _server.CreateClient();
+        // A real owner: the API server's garbage collector deletes pods whose owners do not exist.
+        V1ConfigMap owner = await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "job-1" } }, Namespace);
+        _owner = owner.Uid();
     }
 
     public async Task DisposeAsync()
@@ -36,20 +40,20 @@ public sealed class PodCacheIntegrationTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task The_cache_lists_then_follows_creates_updates_and_deletes_of_matching_pods_only()
     {
-        await CreatePodAsync("a", "job-1");
+        await CreatePodAsync("a", _owner);
         await CreatePodAsync("other", owner: null, app: "else");
         Start();
         await _cache.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(["a"], Names());
 
-        await CreatePodAsync("b", "job-1");
+        await CreatePodAsync("b", _owner);
         _server.SetPodPhase(Namespace, "a", "Running");
         await _client.CoreV1.DeleteNamespacedPodAsync("b", Namespace);
 
         await Eventually.TrueAsync(() => _changes.Any(c => c.New is null && c.Old?.Name() == "b"), "the delete of b is seen");
         await Eventually.TrueAsync(() => _cache.Get(Namespace, "a")?.Status?.Phase == "Running", "a's status is seen");
         Assert.Equal(["a"], Names());
-        Assert.Equal(["a"], _cache.ByOwner("job-1").Select(p => p.Name()));
+        Assert.Equal(["a"], _cache.ByOwner(_owner).Select(p => p.Name()));
         Assert.DoesNotContain(_changes, c => c.Latest.Name() == "other");
     }
 
@@ -58,11 +62,11 @@ public sealed class PodCacheIntegrationTests : IAsyncLifetime, IDisposable
     {
         Start();
         await _cache.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
-        await CreatePodAsync("a", "job-1");
+        await CreatePodAsync("a", _owner);
         await Eventually.TrueAsync(() => _cache.Get(Namespace, "a") is not null, "a is seen");
 
         _server.DropWatches();
-        await CreatePodAsync("b", "job-1");
+        await CreatePodAsync("b", _owner);
 
         await Eventually.TrueAsync(() => _cache.Get(Namespace, "b") is not null, "b is seen after the drop");
         Assert.Equal(1, Lists());
@@ -72,8 +76,8 @@ public sealed class PodCacheIntegrationTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_410_after_missed_events_lists_again_and_delivers_the_delete_of_a_vanished_pod()
     {
-        await CreatePodAsync("a", "job-1");
-        await CreatePodAsync("b", "job-1");
+        await CreatePodAsync("a", _owner);
+        await CreatePodAsync("b", _owner);
         // The retry delay after the dropped connection leaves time to change things behind the cache's back.
         Start(retryBase: TimeSpan.FromSeconds(2));
         await _cache.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
@@ -81,7 +85,7 @@ public sealed class PodCacheIntegrationTests : IAsyncLifetime, IDisposable
 
         _server.DropWatches();
         await _client.CoreV1.DeleteNamespacedPodAsync("b", Namespace);
-        await CreatePodAsync("c", "job-1");
+        await CreatePodAsync("c", _owner);
         _server.CompactHistory();
 
         await Eventually.TrueAsync(() => _cache.Get(Namespace, "c") is not null, "c is seen");
@@ -89,14 +93,14 @@ public sealed class PodCacheIntegrationTests : IAsyncLifetime, IDisposable
         Assert.Equal(["a", "c"], Names());
         var deleted = Assert.Single(_changes, c => c.New is null);
         Assert.Equal("b", deleted.Old?.Name());
-        Assert.DoesNotContain(_cache.ByOwner("job-1"), p => p.Name() == "b");
+        Assert.DoesNotContain(_cache.ByOwner(_owner), p => p.Name() == "b");
     }
 
     [Fact]
     public async Task A_failed_list_is_retried()
     {
         _server.FailNext("GET", "/api/v1/namespaces/ns/pods?labelSelector", 500);
-        await CreatePodAsync("a", "job-1");
+        await CreatePodAsync("a", _owner);
         Start(retryBase: TimeSpan.FromMilliseconds(50));
 
         await _cache.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
@@ -128,7 +132,7 @@ public sealed class PodCacheIntegrationTests : IAsyncLifetime, IDisposable
                     Labels = new Dictionary<string, string> { ["app"] = app },
                     OwnerReferences = owner is null
                         ? null
-                        : [new V1OwnerReference { ApiVersion = "desloc.dev/v1", Kind = "LowCommJob", Name = owner, Uid = owner, Controller = true }],
+                        : [new V1OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "job-1", Uid = owner, Controller = true }],
                 },
                 Spec = new V1PodSpec { Containers = [new V1Container { Name = "main", Image = "busybox" }] },
             },

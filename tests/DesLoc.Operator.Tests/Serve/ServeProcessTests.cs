@@ -51,9 +51,14 @@ public sealed class ServeProcessTests
 
             await harness.CreateAsync(ServeHarness.Manifest("served"));
             await Eventually.TrueAsync(() => harness.Pods("served").Count == 3, "the process reconciles", 20);
-            string metrics = await http.GetStringAsync("/metrics");
+            // The phase count follows the status write, which comes after the pods: wait for it rather than race it.
+            string metrics = "";
+            await Eventually.TrueAsync(() =>
+            {
+                metrics = http.GetStringAsync("/metrics").GetAwaiter().GetResult();
+                return metrics.Contains("desloc_operator_jobs{phase=\"Pending\"} 1", StringComparison.Ordinal);
+            }, "the job is counted as Pending", 20);
             Assert.Contains("desloc_operator_leader 1", metrics);
-            Assert.Contains("desloc_operator_jobs{phase=\"Pending\"} 1", metrics);
         }
         finally
         {

@@ -84,7 +84,15 @@ internal sealed class ResourceStore(ResourceCatalog catalog, TestApiServerOption
                 catalog.Register(obj);
             }
 
-            return Served(type, obj);
+            JsonObject served = Served(type, obj);
+            if (OwnerUids(obj).Any() && !OwnerUids(obj).Any(LivingUids().Contains))
+            {
+                // The garbage collector deletes a dependent whose owners are all gone, also one created after they went
+                // (a controller acting on a stale cache). The create itself succeeds, as on a real cluster.
+                DeleteLocked(type.StoreKey, ns, name, obj);
+            }
+
+            return served;
         }
     }
 
@@ -321,7 +329,7 @@ internal sealed class ResourceStore(ResourceCatalog catalog, TestApiServerOption
             }
         }
 
-        HashSet<string?> living = [.. _objects.Values.SelectMany(b => b.Values).Select(o => Metadata(o)["uid"]?.GetValue<string>())];
+        HashSet<string?> living = LivingUids();
         foreach ((StoreKey key, string ns, string name, JsonObject obj) in dependents)
         {
             if (!OwnerUids(obj).Any(living.Contains) && Bucket(key).TryGetValue((ns, name), out JsonObject? still))
@@ -490,6 +498,8 @@ internal sealed class ResourceStore(ResourceCatalog catalog, TestApiServerOption
 
         return metadata;
     }
+
+    private HashSet<string?> LivingUids() => [.. _objects.Values.SelectMany(b => b.Values).Select(o => Metadata(o)["uid"]?.GetValue<string>())];
 
     private static IEnumerable<string?> OwnerUids(JsonObject obj) =>
         (obj["metadata"]?["ownerReferences"] as JsonArray ?? []).Select(reference => reference?["uid"]?.GetValue<string>());
