@@ -137,7 +137,7 @@ internal sealed class FaultTolerantGate(
     {
         while (true)
         {
-            QuorumReply reply = await membership.ArriveAsync(request, cancellationToken);
+            QuorumReply reply = await ArriveUnlessStoppingAsync(replica, request, cancellationToken);
             if (reply.HealFrom < 0)
             {
                 return (reply, null);
@@ -150,6 +150,40 @@ internal sealed class FaultTolerantGate(
             catch (Exception e) when (e is Grpc.Core.RpcException or InvalidDataException or IOException && !cancellationToken.IsCancellationRequested)
             {
                 logger.HealFailed(rank, reply.HealFrom, e.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits for the quorum, but gives the wait up when this replica is asked to stop: when every replica is stopped at
+    /// once (suspend, Ctrl+C) a peer may have stopped before this sync point, and the round would never form.
+    /// Nothing has been exchanged yet, so the replica stops with its own state.
+    /// </summary>
+    private async Task<QuorumReply> ArriveUnlessStoppingAsync(ReplicaTrainer replica, QuorumRequest request, CancellationToken cancellationToken)
+    {
+        using var arrival = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var watch = new Timer(_ => CancelIfStopping(replica, arrival), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
+        try
+        {
+            return await membership.ArriveAsync(request, arrival.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled }
+                                  && arrival.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new StoppedAtSyncPointException();
+        }
+    }
+
+    private static void CancelIfStopping(ReplicaTrainer replica, CancellationTokenSource arrival)
+    {
+        if (replica.StopRequested)
+        {
+            try
+            {
+                arrival.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
             }
         }
     }

@@ -118,9 +118,19 @@ internal sealed class ReplicaTrainer : IDisposable
                     break;
                 case Stage.AfterBackward:
                     SyncPhase backward = SyncPhase.AfterBackward;
-                    if (await ExchangeAsync(gate, step, backward, cancellationToken) is { } healedInBackward)
+                    ResumePoint? healedInBackward;
+                    try
                     {
-                        (step, stage) = Continue(healedInBackward);
+                        healedInBackward = await ExchangeAsync(gate, step, backward, cancellationToken);
+                    }
+                    catch (StoppedAtSyncPointException)
+                    {
+                        return; // the gradients of this step are dropped: the state is that of the last whole step
+                    }
+
+                    if (healedInBackward is { } healedBeforeStep)
+                    {
+                        (step, stage) = Continue(healedBeforeStep);
                         Interlocked.Exchange(ref _completedSteps, step - 1);
                         break;
                     }
@@ -129,9 +139,21 @@ internal sealed class ReplicaTrainer : IDisposable
                     stage = Stage.AfterStep;
                     break;
                 case Stage.AfterStep:
-                    if (await ExchangeAsync(gate, step, SyncPhase.AfterStep, cancellationToken) is { } healedInStep)
+                    ResumePoint? healedInStep;
+                    try
                     {
-                        (step, stage) = Continue(healedInStep);
+                        healedInStep = await ExchangeAsync(gate, step, SyncPhase.AfterStep, cancellationToken);
+                    }
+                    catch (StoppedAtSyncPointException)
+                    {
+                        // This step's update is applied and its sync skipped (the round could not form): stop after it.
+                        Interlocked.Exchange(ref _completedSteps, step);
+                        return;
+                    }
+
+                    if (healedInStep is { } healedAfterStep)
+                    {
+                        (step, stage) = Continue(healedAfterStep);
                         Interlocked.Exchange(ref _completedSteps, step - 1);
                         break;
                     }
