@@ -129,9 +129,11 @@ internal static class ReplicaProcess
             {
                 double evalLoss = replica.Evaluate();
                 logger.Finished(environment.Rank, replica.Step, evalLoss);
-                // Stay up briefly so a peer still fetching state or finishing its last round is not cut off.
-                await Task.Delay(TimeSpan.FromSeconds(1));
             }
+
+            // Stay up briefly, finished or stopped, so a peer still fetching state or voting on the last round (the
+            // coordinator answers every vote) is not cut off.
+            await Task.Delay(TimeSpan.FromSeconds(1));
         }
         catch (OperationCanceledException)
         {
