@@ -1,4 +1,5 @@
 using DesLoc.Transport.Membership;
+using Microsoft.Extensions.Time.Testing;
 using DesLoc.Transport.Protocol;
 using static DesLoc.Transport.Tests.Membership.QuorumRequests;
 
@@ -32,16 +33,33 @@ public sealed class QuorumCoordinatorTests
     [Fact]
     public async Task FirstQuorum_WaitsForAReplicaThatHasNotStarted_UntilTheJoinTimeout()
     {
-        using QuorumCoordinator coordinator = Create(3, alive: rank => false);   // pings fail: nobody has a server yet
+        // Fake time: on a loaded machine a real 300 ms pause can outlast the 1 s join timeout.
+        var time = new FakeTimeProvider();
+        using var coordinator = new QuorumCoordinator(3, 1, (_, _) => Task.FromResult(false), time, s_fast);   // pings fail: nobody has a server yet
 
         Task<QuorumReply> first = coordinator.ArriveAsync(Joining(0), default);
-        await Task.Delay(300);
+        await AdvanceAsync(time, TimeSpan.FromMilliseconds(900));
         Assert.False(first.IsCompleted);
         Task<QuorumReply> second = coordinator.ArriveAsync(Joining(1), default);
-        QuorumReply reply = await first.WaitAsync(s_timeout);
+        while (!first.IsCompleted && time.GetUtcNow() < time.Start + s_timeout)
+        {
+            await AdvanceAsync(time, s_fast.ProbeInterval);
+        }
 
+        QuorumReply reply = await first.WaitAsync(s_timeout);
+        Assert.True(time.GetUtcNow() - time.Start >= s_fast.JoinTimeout);
         Assert.Equal([0, 1], reply.Members);   // rank 2 never came; dropped only after the join timeout
         Assert.Equal([0, 1], (await second).Members);
+    }
+
+    /// <summary>Moves fake time a probe interval at a time, letting the coordinator's loop run after each tick.</summary>
+    private static async Task AdvanceAsync(FakeTimeProvider time, TimeSpan by)
+    {
+        for (TimeSpan moved = TimeSpan.Zero; moved < by; moved += s_fast.ProbeInterval)
+        {
+            time.Advance(s_fast.ProbeInterval);
+            await Task.Delay(5);
+        }
     }
 
     [Fact]
