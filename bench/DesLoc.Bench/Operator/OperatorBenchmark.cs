@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Api.Schema;
-using DesLoc.Testing;
+using DesLoc.Operator.Local;
 using DesLoc.Testing.Kubernetes;
 using k8s;
 using k8s.Models;

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using DesLoc.Sync.State;
-using DesLoc.Testing;
+using DesLoc.Operator.Local;
 using DesLoc.Transport.Grpc;
 using DesLoc.Transport.Membership;
 using DesLoc.Transport.Protocol;

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using DesLoc.Operator.Reconciliation;
 
 namespace DesLoc.Operator.Local;
@@ -9,9 +7,8 @@ public static class LocalLayout
 {
     public static ReplicaLayout Create(int replicas, string runDirectory, ReplicaNetwork? network = null)
     {
-        var used = new HashSet<int>();
-        int[] grpc = [.. Enumerable.Range(0, replicas).Select(_ => FreePort(used, pair: true))];
-        int[] metrics = [.. Enumerable.Range(0, replicas).Select(_ => FreePort(used, pair: false))];
+        int[] grpc = [.. Enumerable.Range(0, replicas).Select(_ => LoopbackPorts.FreePair())];
+        int[] metrics = [.. Enumerable.Range(0, replicas).Select(_ => LoopbackPorts.Free())];
         return new ReplicaLayout(
             network?.Host ?? (_ => "127.0.0.1"),
             index => grpc[index],
@@ -19,41 +16,5 @@ public static class LocalLayout
             network?.BindAddress ?? "127.0.0.1",
             Path.Combine(runDirectory, "config.json"),
             Path.Combine(runDirectory, "checkpoints"));
-    }
-
-    private static int FreePort(HashSet<int> used, bool pair)
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            if (used.Contains(port) || (pair && (used.Contains(port + 1) || !IsFree(port + 1))))
-            {
-                continue;
-            }
-
-            used.Add(port);
-            if (pair)
-            {
-                used.Add(port + 1);
-            }
-
-            return port;
-        }
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var probe = new TcpListener(IPAddress.Loopback, port);
-            probe.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }

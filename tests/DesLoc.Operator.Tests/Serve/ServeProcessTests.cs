@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using DesLoc.Operator.Tests.Kubernetes;
-using DesLoc.Testing;
+using DesLoc.Operator.Local;
 
 namespace DesLoc.Operator.Tests.Serve;
 

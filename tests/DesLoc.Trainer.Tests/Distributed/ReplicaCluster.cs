@@ -3,7 +3,7 @@ using DesLoc.Sync.State;
 using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Distributed;
 
-using DesLoc.Testing;
+using DesLoc.Operator.Local;
 
 namespace DesLoc.Trainer.Tests.Distributed;
 

@@ -1,0 +1,34 @@
+using System.Net;
+using System.Net.Sockets;
+using DesLoc.Operator.Local;
+
+namespace DesLoc.Operator.Tests.Local;
+
+public sealed class LoopbackPortsTests
+{
+    [Theory]
+    [InlineData(32768, 60999, 10000, 32767)]   // Linux's default: the stretch below is larger
+    [InlineData(49152, 65535, 10000, 49151)]   // the IANA range of macOS and Windows
+    [InlineData(1024, 40000, 40001, 65535)]    // an ephemeral range that starts low leaves only the ports above
+    public void CandidateRange_IsTheLargerStretchOutsideTheEphemeralPorts(int low, int high, int expectedLow, int expectedHigh) =>
+        Assert.Equal((expectedLow, expectedHigh), LoopbackPorts.CandidateRange((low, high)));
+
+    [Fact]
+    public void Ports_AreBindable_OutsideTheEphemeralRange_AndNeverHandedOutTwice()
+    {
+        string[] range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        (int low, int high) = (int.Parse(range[0]), int.Parse(range[1]));
+
+        int[] pairs = [.. Enumerable.Range(0, 50).Select(_ => LoopbackPorts.FreePair())];
+        int[] singles = [.. Enumerable.Range(0, 50).Select(_ => LoopbackPorts.Free())];
+        int[] all = [.. pairs, .. pairs.Select(p => p + 1), .. singles];
+
+        Assert.Equal(all.Length, all.Distinct().Count());
+        Assert.All(all, port => Assert.False(port >= low && port <= high, $"{port} is inside the ephemeral range {low}–{high}"));
+        Assert.All(all, port =>
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+        });
+    }
+}
