@@ -37,6 +37,12 @@ public sealed record OperatorOptions
 
     /// <summary>How often rank 0 of each running job is asked for its status (step, loss, bytes, comm fraction).</summary>
     public TimeSpan TrainerPoll { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Where rank 0 of a job answers gRPC (host:port). Null: its pod's DNS name behind the job's headless Service,
+    /// which resolves only inside the cluster; an operator run elsewhere (tests, a port-forward) says where instead.
+    /// </summary>
+    public Func<LowCommJob, string>? RankZeroAddress { get; init; }
 }
 
 /// <summary>
@@ -209,7 +215,8 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
                 }
 
                 ReplicaLayout layout = ReplicaLayout.Cluster(job.Metadata.Name, ns);
-                if (await monitor.PollAsync(job, $"{layout.Host(0)}:{layout.GrpcPort(0)}", token, cancellation))
+                string address = options.RankZeroAddress?.Invoke(job) ?? $"{layout.Host(0)}:{layout.GrpcPort(0)}";
+                if (await monitor.PollAsync(job, address, token, cancellation))
                 {
                     queue.Add(ObjectKey.Of(job));
                 }

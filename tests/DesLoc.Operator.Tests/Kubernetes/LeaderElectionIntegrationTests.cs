@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using DesLoc.Operator.Kubernetes;
 using DesLoc.Testing.Kubernetes;
+using DesLoc.Testing;
 using k8s;
 
 namespace DesLoc.Operator.Tests.Kubernetes;

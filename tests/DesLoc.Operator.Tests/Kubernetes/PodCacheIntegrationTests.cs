@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using DesLoc.Operator.Kubernetes;
 using DesLoc.Testing.Kubernetes;
+using DesLoc.Testing;
 using k8s;
 using k8s.Models;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using DesLoc.Operator.Kubernetes;
+using DesLoc.Testing;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;

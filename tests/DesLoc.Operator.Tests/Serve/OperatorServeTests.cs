@@ -5,7 +5,6 @@ using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Kubernetes;
 using DesLoc.Operator.Metrics;
 using DesLoc.Operator.Tests.ApiServer;
-using DesLoc.Operator.Tests.Kubernetes;
 using DesLoc.Testing;
 using k8s;
 using k8s.Models;

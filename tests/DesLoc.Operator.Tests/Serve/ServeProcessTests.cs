@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
-using DesLoc.Operator.Tests.Kubernetes;
 using DesLoc.Operator.Local;
+using DesLoc.Testing;
 
 namespace DesLoc.Operator.Tests.Serve;
 
