@@ -40,7 +40,7 @@ public sealed record OperatorOptions
 
     /// <summary>
     /// Where rank 0 of a job answers gRPC (host:port). Null: its pod's DNS name behind the job's headless Service,
-    /// which resolves only inside the cluster; an operator run elsewhere (tests, a port-forward) says where instead.
+    /// which resolves only inside the cluster; an operator run elsewhere (the tests) says where instead.
     /// </summary>
     public Func<LowCommJob, string>? RankZeroAddress { get; init; }
 }

@@ -10,8 +10,10 @@ namespace DesLoc.Operator.Local;
 /// </summary>
 public static class LoopbackPorts
 {
-    private const int LowestCandidate = 10_000;
-    // Never handed out twice by one process, so concurrent callers (parallel tests) cannot share a port.
+    private const int LowestUnprivileged = 1024;
+    private const int MinimumStretch = 1_000;
+    // Never handed out twice by one process, so its concurrent callers (parallel tests) cannot share a port. Separate
+    // processes can still draw the same one, which the bind check before handing it out makes unlikely, not impossible.
     private static readonly HashSet<int> s_handedOut = [];
     private static readonly Lazy<(int Low, int High)> s_candidates = new(() => CandidateRange(ReadEphemeralRange()));
 
@@ -21,14 +23,16 @@ public static class LoopbackPorts
     public static int FreePair() => Take(2);
 
     /// <summary>
-    /// The larger stretch of unprivileged ports outside the ephemeral range [low, high], both bounds inclusive;
-    /// for Linux's default 32768–60999 that is 10000–32767.
+    /// The larger stretch of unprivileged ports outside the ephemeral range [low, high], both bounds inclusive; for
+    /// Linux's default 32768–60999 that is 1024–32767. A kernel that leaves fewer than 1,000 ports outside gets every
+    /// unprivileged port: checked before use, they are the best there is.
     /// </summary>
     public static (int Low, int High) CandidateRange((int Low, int High) ephemeral)
     {
-        (int Low, int High) below = (LowestCandidate, ephemeral.Low - 1);
-        (int Low, int High) above = (Math.Max(ephemeral.High + 1, LowestCandidate), IPEndPoint.MaxPort);
-        return below.High - below.Low >= above.High - above.Low ? below : above;
+        (int Low, int High) below = (LowestUnprivileged, ephemeral.Low - 1);
+        (int Low, int High) above = (Math.Max(ephemeral.High + 1, LowestUnprivileged), IPEndPoint.MaxPort);
+        (int Low, int High) larger = below.High - below.Low >= above.High - above.Low ? below : above;
+        return larger.High - larger.Low + 1 >= MinimumStretch ? larger : (LowestUnprivileged, IPEndPoint.MaxPort);
     }
 
     private static int Take(int count)

@@ -7,16 +7,20 @@ namespace DesLoc.Operator.Tests.Local;
 public sealed class LoopbackPortsTests
 {
     [Theory]
-    [InlineData(32768, 60999, 10000, 32767)]   // Linux's default: the stretch below is larger
-    [InlineData(49152, 65535, 10000, 49151)]   // the IANA range of macOS and Windows
+    [InlineData(32768, 60999, 1024, 32767)]    // Linux's default: the stretch below is larger
+    [InlineData(49152, 65535, 1024, 49151)]    // the IANA range of macOS and Windows
     [InlineData(1024, 40000, 40001, 65535)]    // an ephemeral range that starts low leaves only the ports above
+    [InlineData(10000, 65535, 1024, 9999)]     // one that ends at the top leaves only the ports below
+    [InlineData(1024, 65000, 1024, 65535)]     // under 1,000 ports left outside: every unprivileged port, checked
     public void CandidateRange_IsTheLargerStretchOutsideTheEphemeralPorts(int low, int high, int expectedLow, int expectedHigh) =>
         Assert.Equal((expectedLow, expectedHigh), LoopbackPorts.CandidateRange((low, high)));
 
     [Fact]
     public void Ports_AreBindable_OutsideTheEphemeralRange_AndNeverHandedOutTwice()
     {
-        string[] range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        // Linux says where its ephemeral ports are; elsewhere the IANA range is the default.
+        const string path = "/proc/sys/net/ipv4/ip_local_port_range";
+        string[] range = File.Exists(path) ? File.ReadAllText(path).Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries) : ["49152", "65535"];
         (int low, int high) = (int.Parse(range[0]), int.Parse(range[1]));
 
         int[] pairs = [.. Enumerable.Range(0, 50).Select(_ => LoopbackPorts.FreePair())];

@@ -84,6 +84,8 @@ internal sealed class ReplicaCluster : IDisposable
 
     public int ProcessId(int rank) => _processes[rank]!.Id;
 
+    public bool HasExited(int rank) => _processes[rank]?.HasExited ?? false;
+
     /// <summary>SIGKILL: no checkpoint, no goodbye.</summary>
     public void Kill(int rank)
     {
