@@ -125,10 +125,12 @@ public sealed class LeaderElection
 
             void OnStopped()
             {
+                // Observers hear of it before the work is cancelled: work that sees its token cancelled can rely on
+                // the replica no longer reading as leader anywhere (readiness, the leader metric).
                 _isLeader = false;
-                leading.Cancel();
                 _logger.StoppedLeading(_namespace, _name, _identity);
                 StoppedLeading?.Invoke();
+                leading.Cancel();
             }
 
             elector.OnStartedLeading += OnStarted;
