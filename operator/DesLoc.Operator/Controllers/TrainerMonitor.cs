@@ -29,22 +29,28 @@ public sealed class TrainerMonitor(ILogger logger, TimeProvider? time = null) : 
 
         public TrainerReport? Latest { get; set; }
 
-        public PeriodChange? Unreported { get; set; }
+        public PeriodChange? Unreported;
 
         public DateTimeOffset NextDecision { get; set; }
     }
 
-    /// <summary>The latest report of the job, carrying a sent period change exactly once.</summary>
-    public TrainerReport? Take(string jobKey)
-    {
-        if (!_jobs.TryGetValue(jobKey, out Watched? watched) || watched.Latest is not { } report)
-        {
-            return null;
-        }
+    /// <summary>
+    /// The latest report of the job, carrying a sent period change until <see cref="Recorded"/> says a reconcile wrote
+    /// it: a status write refused as stale (409) must not lose it.
+    /// </summary>
+    public TrainerReport? Latest(string jobKey) =>
+        _jobs.TryGetValue(jobKey, out Watched? watched) && watched.Latest is { } report
+            ? report with { SentChange = watched.Unreported }
+            : null;
 
-        PeriodChange? change = watched.Unreported;
-        watched.Unreported = null;
-        return report with { SentChange = change };
+    /// <summary>The reconcile that observed <paramref name="report"/> succeeded: its period change is in status now.</summary>
+    public void Recorded(string jobKey, TrainerReport? report)
+    {
+        if (report?.SentChange is { } change && _jobs.TryGetValue(jobKey, out Watched? watched))
+        {
+            // Only that change: a newer one sent meanwhile still waits for its own reconcile.
+            Interlocked.CompareExchange(ref watched.Unreported, null, change);
+        }
     }
 
     /// <summary>Asks rank 0 for its status; returns false when it could not be reached (it may be restarting).</summary>

@@ -96,6 +96,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
                 string key = ObjectKey.Of(deleted);
                 expectations.Forget(key);
                 monitor.Forget(key);
+                _tokens.TryRemove(deleted.Metadata.Uid, out _);
                 backend.Forget(deleted.Metadata.NamespaceProperty, deleted.Metadata.Uid);
                 metrics.Forget(deleted.Metadata.NamespaceProperty ?? "default", deleted.Metadata.Name);
                 return;
@@ -195,8 +196,9 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         }
 
         var observation = new JobObservation(job, pods.ByOwner(job.Metadata.Uid), backend.HasService(job), backend.HasSecret(job),
-            monitor.Take(key), DateTime.UtcNow);
+            monitor.Latest(key), DateTime.UtcNow);
         ReconcilePlan plan = await controller.ReconcileAsync(observation, ReplicaLayout.Cluster(name, ns ?? "default"), cancellation);
+        monitor.Recorded(key, observation.Report);
         return plan.RequeueAfter;
     }
 
@@ -208,20 +210,32 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         {
             foreach (LowCommJob job in jobs.List().Where(j => j.Status?.Phase is JobPhase.Running or JobPhase.Degraded or JobPhase.Restarting))
             {
-                string ns = job.Metadata.NamespaceProperty ?? "default";
-                if (await TokenAsync(job, cancellation) is not { } token)
+                try
                 {
-                    continue;
+                    if (await PollAsync(job, monitor, cancellation))
+                    {
+                        queue.Add(ObjectKey.Of(job));
+                    }
                 }
-
-                ReplicaLayout layout = ReplicaLayout.Cluster(job.Metadata.Name, ns);
-                string address = options.RankZeroAddress?.Invoke(job) ?? $"{layout.Host(0)}:{layout.GrpcPort(0)}";
-                if (await monitor.PollAsync(job, address, token, cancellation))
+                catch (Exception e) when (!cancellation.IsCancellationRequested)
                 {
-                    queue.Add(ObjectKey.Of(job));
+                    // One job's failure (the API server unreachable for its Secret) must not end polling for every job.
+                    logger.PollFailed(e, ObjectKey.Of(job));
                 }
             }
         }
+    }
+
+    private async Task<bool> PollAsync(LowCommJob job, TrainerMonitor monitor, CancellationToken cancellation)
+    {
+        if (await TokenAsync(job, cancellation) is not { } token)
+        {
+            return false;
+        }
+
+        ReplicaLayout layout = ReplicaLayout.Cluster(job.Metadata.Name, job.Metadata.NamespaceProperty ?? "default");
+        string address = options.RankZeroAddress?.Invoke(job) ?? $"{layout.Host(0)}:{layout.GrpcPort(0)}";
+        return await monitor.PollAsync(job, address, token, cancellation);
     }
 
     private async Task<string?> TokenAsync(LowCommJob job, CancellationToken cancellation)

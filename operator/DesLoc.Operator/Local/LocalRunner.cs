@@ -63,7 +63,9 @@ public static class LocalRunner
                 break;
             }
 
-            ReconcilePlan plan = await controller.ReconcileAsync(cluster.Observe(DateTime.UtcNow, monitor.Take(key)), layout, CancellationToken.None);
+            TrainerReport? report = monitor.Latest(key);
+            ReconcilePlan plan = await controller.ReconcileAsync(cluster.Observe(DateTime.UtcNow, report), layout, CancellationToken.None);
+            monitor.Recorded(key, report);
             LowCommJob current = cluster.Job;
             bool finished = current.Status?.Phase is JobPhase.Succeeded or JobPhase.Failed;
             if (finished && !cluster.AnyProcessRunning())

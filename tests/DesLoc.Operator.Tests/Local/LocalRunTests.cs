@@ -112,25 +112,7 @@ public sealed class LocalRunTests
     [Fact]
     public async Task AdaptiveSync_OnlyLengthensThePeriodsOfARealJob_WhenCommunicationCostsMoreThanTheTarget()
     {
-        // A target far below what syncing every 4 steps costs, and a maxPeriod (16) at which it still costs several
-        // times the target on loopback, so the controller may only lengthen the periods, up to the bound.
-        LowCommJob job = LocalJobs.Parse("adaptive", 2, """
-          training:
-            steps: 700
-          algorithm:
-            type: DESLOC
-            desloc:
-              kx: 4
-          sync:
-            adaptive:
-              enabled: true
-              targetCommFraction: 0.01
-              hysteresis: 0.1
-              minPeriod: 4
-              maxPeriod: 16
-              intervalSeconds: 1
-              switchAfterPeriods: 2
-        """);
+        LowCommJob job = LocalJobs.Parse("adaptive", 2, JobSpecs.AdaptiveTargetOutOfReach);
         string runDirectory = Directory.CreateTempSubdirectory("desloc-adaptive-").FullName;
         var options = new LocalRunOptions(runDirectory, runDirectory, TrainerCommand.Locate(null));
         using var timeout = new CancellationTokenSource(s_timeout);

@@ -28,7 +28,6 @@ public sealed class ServeTrainerPollingTests
     private const string Name = "adaptive";
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(4);
 
-    // A target far below what syncing every 4 steps costs on loopback, so the controller lengthens the periods.
     private const string Manifest = $"""
         apiVersion: desloc.dev/v1alpha1
         kind: LowCommJob
@@ -42,21 +41,7 @@ public sealed class ServeTrainerPollingTests
               containers:
                 - name: trainer
                   image: ghcr.io/desloc/trainer:0.1.0
-          training:
-            steps: 800
-          algorithm:
-            type: DESLOC
-            desloc:
-              kx: 4
-          sync:
-            adaptive:
-              enabled: true
-              targetCommFraction: 0.01
-              hysteresis: 0.1
-              minPeriod: 4
-              maxPeriod: 16
-              intervalSeconds: 1
-              switchAfterPeriods: 2
+        {JobSpecs.AdaptiveTargetOutOfReach}
         """;
 
     [Fact]
