@@ -35,6 +35,8 @@ internal sealed class ReplicaTrainer : IDisposable
     private readonly Stopwatch _syncClock = new();
     private readonly Stopwatch _computeClock = new();
     private long _batchesDrawn;
+    // Set by a signal handler, read by the training loop and the gate's timers.
+    private volatile bool _stopRequested;
     private long _completedSteps;
     private double _recentLoss = double.NaN;
     private (long SwitchStep, Dictionary<string, int> Periods)? _periodChange;
@@ -87,7 +89,7 @@ internal sealed class ReplicaTrainer : IDisposable
         _periodChange = (switchStep, new Dictionary<string, int>(periods));
 
     /// <summary>Set to stop at the next step boundary (SIGTERM): the current round finishes first.</summary>
-    public bool StopRequested { get; set; }
+    public bool StopRequested { get => _stopRequested; set => _stopRequested = value; }
 
     public Task RunAsync(CancellationToken cancellationToken) => RunAsync(DirectGate.Instance, cancellationToken);
 
@@ -125,7 +127,10 @@ internal sealed class ReplicaTrainer : IDisposable
                     }
                     catch (StoppedAtSyncPointException)
                     {
-                        return; // the gradients of this step are dropped: the state is that of the last whole step
+                        // This step's gradients are dropped, and its batch is handed back (drawn again on resume):
+                        // the state is that of the last whole step.
+                        _batchesDrawn--;
+                        return;
                     }
 
                     if (healedInBackward is { } healedBeforeStep)
