@@ -35,7 +35,8 @@ static int Usage(int code)
           desloc-operator run FILE.yaml [--trainer PATH] [--run-dir DIR]
               run the job on this machine, its replicas as trainer processes, with a live progress display
           desloc-operator serve [--namespace NS] [--metrics-port 8080] [--leader-election[=false]] [--lease-namespace NS]
-              reconcile LowCommJobs on the cluster (in-cluster config, else ~/.kube/config)
+                                [--identity NAME] [--workers 4] [--server URL]
+              reconcile LowCommJobs on the cluster (--server, else in-cluster config, else ~/.kube/config)
           desloc-operator crd [--output DIR]
               print the CustomResourceDefinition (or write it to DIR)
         """);

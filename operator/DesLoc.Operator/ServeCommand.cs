@@ -17,9 +17,20 @@ internal static class ServeCommand
     public static async Task<int> RunAsync(IReadOnlyList<string> arguments)
     {
         Dictionary<string, string> flags;
+        OperatorOptions options;
+        int metricsPort;
         try
         {
             flags = Flags(arguments);
+            options = new OperatorOptions
+            {
+                Namespace = flags.GetValueOrDefault("namespace"),
+                Workers = Number(flags, "workers", 4),
+                LeaderElection = Switch(flags, "leader-election", true),
+                LeaseNamespace = flags.GetValueOrDefault("lease-namespace") ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default",
+                Identity = flags.GetValueOrDefault("identity") ?? Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName,
+            };
+            metricsPort = Number(flags, "metrics-port", 8080);
         }
         catch (ArgumentException e)
         {
@@ -30,15 +41,6 @@ internal static class ServeCommand
         KubernetesClientConfiguration config = flags.TryGetValue("server", out string? server)
             ? new KubernetesClientConfiguration { Host = server }
             : KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig() : KubernetesClientConfiguration.BuildConfigFromConfigFile();
-        var options = new OperatorOptions
-        {
-            Namespace = flags.GetValueOrDefault("namespace"),
-            Workers = int.Parse(flags.GetValueOrDefault("workers", "4"), CultureInfo.InvariantCulture),
-            LeaderElection = bool.Parse(flags.GetValueOrDefault("leader-election", "true")),
-            LeaseNamespace = flags.GetValueOrDefault("lease-namespace") ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default",
-            Identity = flags.GetValueOrDefault("identity") ?? Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName,
-        };
-        int metricsPort = int.Parse(flags.GetValueOrDefault("metrics-port", "8080"), CultureInfo.InvariantCulture);
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(metricsPort, listen => listen.Protocols = HttpProtocols.Http1));
@@ -56,6 +58,16 @@ internal static class ServeCommand
         await app.StopAsync();
         return 0;
     }
+
+    private static int Number(Dictionary<string, string> flags, string name, int fallback) =>
+        !flags.TryGetValue(name, out string? value) ? fallback
+        : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int number) && number > 0 ? number
+        : throw new ArgumentException($"--{name} takes a positive whole number, not '{value}'.");
+
+    private static bool Switch(Dictionary<string, string> flags, string name, bool fallback) =>
+        !flags.TryGetValue(name, out string? value) ? fallback
+        : bool.TryParse(value, out bool on) ? on
+        : throw new ArgumentException($"--{name} takes true or false, not '{value}'.");
 
     /// <summary>--name value, --name=value, or a bare --name (true).</summary>
     private static Dictionary<string, string> Flags(IReadOnlyList<string> arguments)

@@ -77,4 +77,17 @@ public sealed class ServeProcessTests
         Assert.Contains("Unknown flag --leader-elect", error);
         Assert.Contains("--leader-election", error);
     }
+
+    [Theory]
+    [InlineData("--workers=many", "--workers takes a positive whole number, not 'many'.")]
+    [InlineData("--workers", "--workers takes a positive whole number, not 'true'.")]   // a bare flag reads as true
+    [InlineData("--leader-election=maybe", "--leader-election takes true or false, not 'maybe'.")]
+    public async Task MalformedFlagValue_StopsWithTheFlagNamed(string flag, string message)
+    {
+        using Process process = Start("serve", flag);
+        string error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains(message, error);
+    }
 }
