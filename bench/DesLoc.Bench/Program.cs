@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text;
 using DesLoc.Sync.Accounting;
-using DesLoc.Sync.Algorithms;
-using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Training;
 using static TorchSharp.torch;
 

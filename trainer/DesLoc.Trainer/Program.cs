@@ -1,4 +1,5 @@
 using System.Globalization;
+using DesLoc.Contract.Wire;
 using DesLoc.Sync.Accounting;
 using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Distributed;
@@ -30,16 +31,12 @@ internal static class Program
         try
         {
             spec = ParseArguments(args);
-            IReadOnlyList<string> errors = JobSpecValidation.Validate(spec);
-            if (errors.Count > 0)
-            {
-                throw new ConfigurationException(string.Join(Environment.NewLine, errors));
-            }
+            Preflight.ThrowIfInvalid(spec);
         }
         catch (ConfigurationException e)
         {
             await Console.Error.WriteLineAsync($"Invalid job spec, nothing was trained:{Environment.NewLine}{e.Message}");
-            return 2;
+            return TrainerExitCodes.ConfigurationError;
         }
 
         // One intra-op thread per replica: with several replicas on few cores, more threads collapse throughput.
@@ -70,36 +67,43 @@ internal static class Program
         }
     }
 
-    /// <summary>One replica of a job, configured by the operator's environment (DESLOC_*); flags still override spec fields.</summary>
+    /// <summary>
+    /// One replica of a job, configured by the operator's environment (DESLOC_*); flags still override spec fields.
+    /// Why it stops, when it fails, goes to stderr and to the termination-message path, where the operator reads it.
+    /// </summary>
     private static async Task<int> RunReplicaAsync(string[] args)
     {
-        ReplicaEnvironment environment;
-        JobSpec spec;
         try
         {
-            environment = ReplicaEnvironment.Read(Environment.GetEnvironmentVariable);
+            ReplicaEnvironment environment = ReplicaEnvironment.Read(Environment.GetEnvironmentVariable);
             string json = File.Exists(environment.ConfigPath)
                 ? await File.ReadAllTextAsync(environment.ConfigPath)
                 : throw new ConfigurationException($"{ReplicaEnvironment.ConfigVariable}: no file at '{environment.ConfigPath}'.");
-            spec = JobSpecLoader.Load(json, ParseOverrides(args));
-            List<string> errors = [.. JobSpecValidation.Validate(spec)];
+            JobSpec spec = JobSpecLoader.Load(json, ParseOverrides(args));
             if (spec.Replicas != environment.WorldSize)
             {
-                errors.Add($"replicas ({spec.Replicas}) must equal {ReplicaEnvironment.WorldSizeVariable} ({environment.WorldSize}).");
+                throw new ConfigurationException($"spec.replicas ({spec.Replicas}) must equal {ReplicaEnvironment.WorldSizeVariable} ({environment.WorldSize}).");
             }
 
-            if (errors.Count > 0)
-            {
-                throw new ConfigurationException(string.Join(Environment.NewLine, errors));
-            }
+            Preflight.ThrowIfInvalid(spec);
+            return await ReplicaProcess.RunAsync(environment, spec);
         }
         catch (ConfigurationException e)
         {
-            await Console.Error.WriteLineAsync($"Invalid replica configuration, nothing was trained:{Environment.NewLine}{e.Message}");
-            return 2;
+            return await FailAsync($"Invalid job configuration, nothing was trained: {e.Message}", TrainerExitCodes.ConfigurationError);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync(e.ToString());
+            return await FailAsync($"The trainer failed: {e.GetType().Name}: {e.Message}", 1);
+        }
+    }
 
-        return await ReplicaProcess.RunAsync(environment, spec);
+    private static async Task<int> FailAsync(string message, int exitCode)
+    {
+        await Console.Error.WriteLineAsync(message);
+        TerminationMessage.Write(message, Environment.GetEnvironmentVariable);
+        return exitCode;
     }
 
     private const string Usage = """

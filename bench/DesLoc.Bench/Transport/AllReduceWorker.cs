@@ -1,3 +1,4 @@
+using DesLoc.Contract.Collectives;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;

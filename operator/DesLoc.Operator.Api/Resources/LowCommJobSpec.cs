@@ -5,20 +5,12 @@ using k8s.Models;
 namespace DesLoc.Operator.Api.Resources;
 
 /// <summary>
-/// What to train and how: the replicas and their pod template, the trainer's model, data, training and algorithm
-/// (the same fields the trainer reads), and the operator's policies (adaptive sync, restarts, run policy).
-/// Property initializers are the defaults; the CRD generator writes them into the schema.
+/// The trainer's <see cref="JobSpec"/> (model, data, training, algorithm, sync, checkpoints, fault tolerance), plus
+/// what only Kubernetes needs: the pod template and the run policy. Property initializers are the defaults; the CRD
+/// generator writes them into the schema.
 /// </summary>
-public sealed record LowCommJobSpec
+public sealed record LowCommJobSpec : JobSpec
 {
-    [Description("Number of trainer replicas; each one is a Pod that holds a full copy of the model.")]
-    [Range(1, 1024)]
-    public int Replicas { get; init; } = 4;
-
-    [Description("Quorum floor: sync rounds wait while fewer replicas are alive. Defaults to 1.")]
-    [Range(1, 1024)]
-    public int? MinReplicas { get; init; }
-
     [Description("Suspend deletes the pods and keeps the status; resuming recreates them (they resume from their checkpoints).")]
     public bool Suspend { get; init; }
 
@@ -33,127 +25,4 @@ public sealed record LowCommJobSpec
     [Description("The pod template of every replica. It must have a container named 'trainer', which receives the DESLOC_* environment; resource limits such as nvidia.com/gpu pass through.")]
     [Required]
     public V1PodTemplateSpec Template { get; init; } = new();
-
-    public ModelSpec Model { get; init; } = new();
-
-    public DataSpec Data { get; init; } = new();
-
-    public TrainingSpec Training { get; init; } = new();
-
-    public AlgorithmSpec Algorithm { get; init; } = new();
-
-    public SyncSpec Sync { get; init; } = new();
-
-    public CheckpointSpec Checkpoint { get; init; } = new();
-
-    public FaultToleranceSpec FaultTolerance { get; init; } = new();
-
-    public TransportSpec Transport { get; init; } = new();
-}
-
-[Description("A GPT-style decoder.")]
-public sealed record ModelSpec
-{
-    [Description("Model family; only gpt for now.")]
-    [AllowedValues("gpt")]
-    public string Type { get; init; } = "gpt";
-
-    [Range(1, 256)]
-    public int Layers { get; init; } = 2;
-
-    [Range(1, 65536)]
-    public int Dim { get; init; } = 64;
-
-    [Range(1, 1024)]
-    public int Heads { get; init; } = 4;
-
-    [Range(1, 1048576)]
-    public int Context { get; init; } = 64;
-
-    [Description("Vocabulary size; defaults to the data's (256 for a text file).")]
-    [Range(2, 1048576)]
-    public int? Vocab { get; init; }
-}
-
-[Description("Either a text file read as bytes (path, inside the trainer container), or a synthetic Markov source (the default).")]
-public sealed record DataSpec
-{
-    [MinLength(1)]
-    public string? Path { get; init; }
-
-    public SyntheticSpec? Synthetic { get; init; }
-}
-
-[Description("A seeded order-k Markov chain; its entropy rate is the best loss possible.")]
-public sealed record SyntheticSpec
-{
-    [Range(2, 256)]
-    public int Vocab { get; init; } = 16;
-
-    [Range(1, 20)]
-    public int Order { get; init; } = 2;
-
-    public int Seed { get; init; } = 7;
-
-    [Range(0.0, 100.0)]
-    public double Sharpness { get; init; } = 2.5;
-}
-
-public sealed record TrainingSpec
-{
-    [Range(1, int.MaxValue)]
-    public int Steps { get; init; } = 400;
-
-    [Range(1, 1048576)]
-    public int BatchSize { get; init; } = 16;
-
-    [Range(0.0, 10.0, MinimumIsExclusive = true)]
-    public double LearningRate { get; init; } = 3e-3;
-
-    [Range(0, int.MaxValue)]
-    public int WarmupSteps { get; init; } = 20;
-
-    [Range(0.0, 1.0)]
-    public double MinLearningRateRatio { get; init; } = 0.1;
-
-    [Description("Global-norm gradient clipping; 0 disables it.")]
-    [Range(0.0, 1e6)]
-    public double GradClip { get; init; } = 1.0;
-
-    [Range(0.0, 10.0)]
-    public double WeightDecay { get; init; } = 0.01;
-
-    [Range(0.0, 1.0, MaximumIsExclusive = true)]
-    public double Beta1 { get; init; } = 0.9;
-
-    [Range(0.0, 1.0, MaximumIsExclusive = true)]
-    public double Beta2 { get; init; } = 0.999;
-
-    public int Seed { get; init; } = 1;
-
-    [Range(0, 100000)]
-    public int EvalBatches { get; init; } = 8;
-}
-
-[Description("How model state moves between checkpoints on disk.")]
-public sealed record CheckpointSpec
-{
-    [Description("Steps between checkpoints; 0 writes none (a stopping replica still writes one).")]
-    [Range(0, int.MaxValue)]
-    public int EverySteps { get; init; }
-
-    [Description("Checkpoints each replica keeps.")]
-    [Range(1, 1000)]
-    public int Keep { get; init; } = 3;
-
-    [Description("Where checkpoints live, mounted at /checkpoints in the trainer container (for example a persistentVolumeClaim). Without it each pod gets an emptyDir, and a replaced replica heals from a live peer.")]
-    public V1Volume? Volume { get; init; }
-}
-
-[Description("How ring traffic moves between replicas.")]
-public sealed record TransportSpec
-{
-    [Description("socket: bulk bytes over TCP on the gRPC port + 1 (fast); grpc: everything over the gRPC port.")]
-    [AllowedValues("socket", "grpc")]
-    public string DataPlane { get; init; } = "socket";
 }

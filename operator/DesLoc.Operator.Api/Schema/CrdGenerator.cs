@@ -1,5 +1,7 @@
 using System.Collections;
 using System.Globalization;
+using System.Text.Json.Nodes;
+using DesLoc.Contract.Validation;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Api.Validation;
 using k8s;
@@ -9,8 +11,8 @@ namespace DesLoc.Operator.Api.Schema;
 
 /// <summary>
 /// Writes the LowCommJob CRD from the C# types: a structural OpenAPI schema (types, defaults from the property
-/// initializers, enums and ranges from data annotations), the CEL rules of <see cref="CrossFieldRules"/>, the status
-/// subresource and the printer columns. <c>crds/</c> holds its output; a test fails when the two drift apart.
+/// initializers, enums and ranges from data annotations), the CEL rules of <see cref="LowCommJobValidation.Rules"/>,
+/// the status subresource and the printer columns. <c>crds/</c> holds its output; a test fails when the two drift apart.
 /// </summary>
 public static class CrdGenerator
 {
@@ -105,7 +107,7 @@ public static class CrdGenerator
             }
         }
 
-        var rules = CrossFieldRules.All.Where(r => r.Node == path).Select(r => new V1ValidationRule
+        var rules = LowCommJobValidation.Rules.Where(r => r.Node == path).Select(r => new V1ValidationRule
         {
             Rule = r.Cel,
             Message = r.Message,
@@ -191,9 +193,10 @@ public static class CrdGenerator
             return PodTemplateSchema();
         }
 
-        if (type == typeof(V1Volume))
+        if (type == typeof(JsonObject))
         {
-            return new() { Type = "object", XKubernetesPreserveUnknownFields = true, Description = "A core/v1 Volume." };
+            // Kubernetes' own types (a volume) are checked by the API server when the pod is created.
+            return new() { Type = "object", XKubernetesPreserveUnknownFields = true };
         }
 
         if (type == typeof(V1Condition))
@@ -271,7 +274,11 @@ public static class CrdGenerator
         return unbounded ? null : bound;
     }
 
-    /// <summary>Scalars default to their initializer; nested objects default to <c>{}</c>, so the API server fills their fields too.</summary>
+    /// <summary>
+    /// Scalars default to their initializer; a nested object defaults to itself complete, exactly what the API server
+    /// makes of <c>{}</c> with the nested defaults. Complete, because the API server checks each default against the
+    /// CEL rules of its node as written, before filling anything in: a rule over <c>{}</c> fails with "no such key".
+    /// </summary>
     private static object? DefaultOf(object? value) => value switch
     {
         null => null,
@@ -280,7 +287,21 @@ public static class CrdGenerator
         int or long or double => value,
         Enum e => e.ToString(),
         IEnumerable => null,
-        k8s.Models.V1PodTemplateSpec => null,
-        _ => new Dictionary<string, object>(),
+        _ when SchemaProperty.IsSpecType(value.GetType()) => CompleteDefault(value),
+        _ => null,
     };
+
+    private static Dictionary<string, object> CompleteDefault(object value)
+    {
+        var fields = new Dictionary<string, object>();
+        foreach (SchemaProperty property in SchemaProperty.Of(value.GetType()))
+        {
+            if (!property.Nullable && DefaultOf(property.Info.GetValue(value)) is { } field)
+            {
+                fields[property.JsonName] = field;
+            }
+        }
+
+        return fields;
+    }
 }

@@ -1,108 +1,21 @@
-using System.Collections;
-using System.Globalization;
+using DesLoc.Contract.Validation;
 using DesLoc.Operator.Api.Resources;
-using DesLoc.Operator.Api.Schema;
 
 namespace DesLoc.Operator.Api.Validation;
 
-/// <summary>One thing wrong with a spec: the field by its path from the object root, and what to fix.</summary>
-public sealed record SpecError(string Field, string Message)
-{
-    public override string ToString() => $"{Field}: {Message}";
-}
-
 /// <summary>
-/// The CRD's checks in C#, for where no API server runs them (<c>run FILE</c>) and as a second line in the reconciler:
-/// ranges, allowed values and required fields from the same attributes the CRD generator reads, then the
-/// <see cref="CrossFieldRules"/>, which run only when every field is valid on its own, as the API server runs CEL.
+/// The contract's one validator over a LowCommJob spec: the trainer's rules, plus the one rule of the operator's own
+/// fields (the pod template has a trainer container). The CRD carries the same rules as CEL.
 /// </summary>
 public static class LowCommJobValidation
 {
-    public static IReadOnlyList<SpecError> Validate(LowCommJobSpec spec)
-    {
-        var errors = new List<SpecError>();
-        CheckObject(spec, "spec", errors);
-        if (errors.Count == 0)
-        {
-            errors.AddRange(CrossFieldRules.All.Where(rule => !rule.Holds(spec)).Select(rule => new SpecError(rule.Field, rule.Message)));
-        }
+    public static IReadOnlyList<CrossFieldRule<LowCommJobSpec>> Rules { get; } =
+    [
+        .. CrossFieldRules.All.Select(rule => rule.For<LowCommJobSpec>()),
+        new("spec", "has(self.template.spec) && self.template.spec.containers.exists(c, c.name == 'trainer')", ".template.spec.containers",
+            "the pod template must have a container named 'trainer'",
+            s => s.Template.Spec?.Containers?.Any(c => c.Name == "trainer") == true),
+    ];
 
-        return errors;
-    }
-
-    private static void CheckObject(object value, string path, List<SpecError> errors)
-    {
-        foreach (SchemaProperty property in SchemaProperty.Of(value.GetType()))
-        {
-            string field = $"{path}.{property.JsonName}";
-            object? child = property.Info.GetValue(value);
-            if (child is null)
-            {
-                if (property.Required)
-                {
-                    errors.Add(new SpecError(field, "Required value"));
-                }
-
-                continue;
-            }
-
-            CheckValue(property, child, field, errors);
-        }
-    }
-
-    private static void CheckValue(SchemaProperty property, object value, string field, List<SpecError> errors)
-    {
-        if (property.Range is { } range && value is int or long or double)
-        {
-            double number = Convert.ToDouble(value, CultureInfo.InvariantCulture);
-            double min = Convert.ToDouble(range.Minimum, CultureInfo.InvariantCulture);
-            double max = Convert.ToDouble(range.Maximum, CultureInfo.InvariantCulture);
-            bool aboveMin = range.MinimumIsExclusive ? number > min : number >= min;
-            bool belowMax = range.MaximumIsExclusive ? number < max : number <= max;
-            if (!aboveMin || !belowMax)
-            {
-                errors.Add(new SpecError(field, string.Create(CultureInfo.InvariantCulture,
-                    $"must be in {(range.MinimumIsExclusive ? "(" : "[")}{min}, {max}{(range.MaximumIsExclusive ? ")" : "]")} (got {number})")));
-            }
-        }
-
-        if (property.AllowedValues is { } allowed && !allowed.Values.Contains(value))
-        {
-            errors.Add(new SpecError(field, $"must be one of {string.Join(", ", allowed.Values)} (got {value})"));
-        }
-
-        if (property.MinLength is { } minLength && Length(value) < minLength)
-        {
-            errors.Add(new SpecError(field, $"must have at least {minLength} {(value is string ? "characters" : "items")}"));
-        }
-
-        if (IsResourceRecord(value))
-        {
-            CheckObject(value, field, errors);
-        }
-        else if (value is IEnumerable items and not string)
-        {
-            int index = 0;
-            foreach (object? item in items)
-            {
-                if (item is not null && IsResourceRecord(item))
-                {
-                    CheckObject(item, $"{field}[{index}]", errors);
-                }
-
-                index++;
-            }
-        }
-    }
-
-    private static int Length(object value) => value switch
-    {
-        string s => s.Length,
-        ICollection c => c.Count,
-        _ => int.MaxValue,
-    };
-
-    /// <summary>Our own spec records are checked field by field; Kubernetes' types (the pod template) are the API server's business.</summary>
-    private static bool IsResourceRecord(object value) =>
-        value.GetType().Namespace == typeof(LowCommJobSpec).Namespace && value.GetType().IsClass;
+    public static IReadOnlyList<SpecError> Validate(LowCommJobSpec spec) => JobSpecValidation.Validate(spec, Rules);
 }

@@ -27,7 +27,7 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
 
             if (plan.CreateSecret)
             {
-                await backend.CreateSecretAsync(DesiredObjects.Secret(job, NewToken(), layout.CheckpointPath), cancellation);
+                await backend.CreateSecretAsync(DesiredObjects.Secret(job, NewToken(), layout), cancellation);
             }
 
             // Pods are independent of each other: a job's replicas are created (or deleted) in parallel.

@@ -197,7 +197,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
 
         var observation = new JobObservation(job, pods.ByOwner(job.Metadata.Uid), backend.HasService(job), backend.HasSecret(job),
             monitor.Latest(key), DateTime.UtcNow);
-        ReconcilePlan plan = await controller.ReconcileAsync(observation, ReplicaLayout.Cluster(name, ns ?? "default"), cancellation);
+        ReconcilePlan plan = await controller.ReconcileAsync(observation, ReplicaLayout.Cluster(name, ns ?? "default", observation.Job.Spec.Checkpoint), cancellation);
         monitor.Recorded(key, observation.Report);
         return plan.RequeueAfter;
     }
@@ -233,7 +233,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
             return false;
         }
 
-        ReplicaLayout layout = ReplicaLayout.Cluster(job.Metadata.Name, job.Metadata.NamespaceProperty ?? "default");
+        ReplicaLayout layout = ReplicaLayout.Cluster(job.Metadata.Name, job.Metadata.NamespaceProperty ?? "default", job.Spec.Checkpoint);
         string address = options.RankZeroAddress?.Invoke(job) ?? $"{layout.Host(0)}:{layout.GrpcPort(0)}";
         return await monitor.PollAsync(job, address, token, cancellation);
     }

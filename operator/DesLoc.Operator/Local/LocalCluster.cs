@@ -1,3 +1,4 @@
+using DesLoc.Contract.Wire;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -125,7 +126,7 @@ public sealed partial class LocalCluster(
                 start.Environment[variable.Name] = Resolve(variable);
             }
 
-            WriteConfig(start.Environment[DesiredObjects.EnvConfig]!);
+            WriteConfig(start.Environment[TrainerEnvironment.Config]!);
             Directory.CreateDirectory(Path.Combine(runDirectory, "logs"));
             var log = new StreamWriter(Path.Combine(runDirectory, "logs", pod.Metadata.Name + ".log"), append: true) { AutoFlush = true };
             var process = new Process { StartInfo = start, EnableRaisingEvents = true };

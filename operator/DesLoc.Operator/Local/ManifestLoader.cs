@@ -1,3 +1,4 @@
+using DesLoc.Contract.Validation;
 using System.Text.Json.Nodes;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Api.Schema;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using DesLoc.Contract.Wire;
 using DesLoc.Operator.Api.Resources;
 using k8s;
 using k8s.Models;
@@ -9,19 +10,12 @@ namespace DesLoc.Operator.Reconciliation;
 /// <summary>
 /// The children a job should have, as pure functions of its spec: one pod per replica built from the template with
 /// the trainer's environment contract, a headless Service, and a Secret with the job's token and trainer config.
-/// Every child carries the job's labels and a controller owner reference, so deleting the job deletes them.
+/// Every child carries the job's labels and a controller owner reference, so deleting the job deletes them. Pods pass
+/// Pod Security <c>restricted</c> unless the template says otherwise, mount no service-account token (the trainer
+/// never calls the API server), and hand the trainer's last words to the pod status.
 /// </summary>
 public static class DesiredObjects
 {
-    public const string EnvJob = "DESLOC_JOB";
-    public const string EnvRank = "DESLOC_RANK";
-    public const string EnvWorldSize = "DESLOC_WORLD_SIZE";
-    public const string EnvPeers = "DESLOC_PEERS";
-    public const string EnvConfig = "DESLOC_CONFIG";
-    public const string EnvToken = "DESLOC_TOKEN";
-    public const string EnvGrpcPort = "DESLOC_GRPC_PORT";
-    public const string EnvMetricsPort = "DESLOC_METRICS_PORT";
-    public const string EnvBindAddress = "DESLOC_BIND_ADDRESS";
     public const string RestartsAnnotation = "desloc.dev/restarts";
 
     public static V1Pod Pod(LowCommJob job, int index, ReplicaLayout layout, int restarts)
@@ -45,17 +39,28 @@ public static class DesiredObjects
         spec.RestartPolicy = "Never"; // the operator replaces failed replicas itself, under the job's restart policy
         spec.Hostname = JobNames.Pod(name, index);
         spec.Subdomain = JobNames.Service(name);
+        spec.AutomountServiceAccountToken ??= false;
+        spec.SecurityContext ??= new V1PodSecurityContext();
+        spec.SecurityContext.RunAsNonRoot ??= true;
+        spec.SecurityContext.SeccompProfile ??= new V1SeccompProfile { Type = "RuntimeDefault" };
         spec.Volumes = [.. spec.Volumes ?? [], ConfigVolume(name), CheckpointVolume(job.Spec.Checkpoint)];
+        foreach (V1Container container in spec.Containers.Concat(spec.InitContainers ?? []))
+        {
+            Restrict(container);
+        }
+
         foreach (V1Container container in spec.Containers.Where(c => c.Name == JobNames.TrainerContainer))
         {
-            container.Env = [.. (container.Env ?? []).Where(e => !e.Name.StartsWith("DESLOC_", StringComparison.Ordinal)), .. Environment(job, index, layout)];
+            // The trainer writes why it stopped to the termination-message path; a crash without one still leaves its log tail.
+            container.TerminationMessagePolicy ??= "FallbackToLogsOnError";
+            container.Env = [.. (container.Env ?? []).Where(e => !e.Name.StartsWith(TrainerEnvironment.Prefix, StringComparison.Ordinal)), .. Environment(job, index, layout)];
             container.Ports = [.. container.Ports ?? [],
                 new V1ContainerPort { ContainerPort = layout.GrpcPort(index), Name = "grpc" },
                 new V1ContainerPort { ContainerPort = layout.GrpcPort(index) + 1, Name = "data" },
                 new V1ContainerPort { ContainerPort = layout.MetricsPort(index), Name = "metrics" }];
             container.VolumeMounts = [.. container.VolumeMounts ?? [],
                 new V1VolumeMount { MountPath = JobNames.ConfigMountPath, Name = "desloc-config", ReadOnlyProperty = true },
-                new V1VolumeMount { MountPath = JobNames.CheckpointMountPath, Name = "desloc-checkpoints" }];
+                new V1VolumeMount { MountPath = layout.CheckpointPath, Name = "desloc-checkpoints" }];
             container.ReadinessProbe ??= new V1Probe { HttpGet = new V1HTTPGetAction { Port = layout.MetricsPort(index), Path = "/readyz" }, PeriodSeconds = 5 };
             container.LivenessProbe ??= new V1Probe { HttpGet = new V1HTTPGetAction { Port = layout.MetricsPort(index), Path = "/healthz" }, PeriodSeconds = 10, FailureThreshold = 6 };
         }
@@ -76,19 +81,23 @@ public static class DesiredObjects
         };
     }
 
-    /// <summary>The trainer's side of the contract (trainer/DesLoc.Trainer/Distributed/ReplicaEnvironment.cs).</summary>
+    /// <summary>The operator's side of the contract's <see cref="TrainerEnvironment"/>.</summary>
     public static IReadOnlyList<V1EnvVar> Environment(LowCommJob job, int index, ReplicaLayout layout) =>
     [
-        new() { Name = EnvJob, Value = job.Metadata.Name },
-        new() { Name = EnvRank, Value = index.ToString(CultureInfo.InvariantCulture) },
-        new() { Name = EnvWorldSize, Value = job.Spec.Replicas.ToString(CultureInfo.InvariantCulture) },
-        new() { Name = EnvPeers, Value = layout.Peers(job.Spec.Replicas) },
-        new() { Name = EnvConfig, Value = layout.ConfigPath },
-        new() { Name = EnvToken, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Key = JobNames.TokenKey, Name = JobNames.Secret(job.Metadata.Name) } } },
-        new() { Name = EnvGrpcPort, Value = layout.GrpcPort(index).ToString(CultureInfo.InvariantCulture) },
-        new() { Name = EnvMetricsPort, Value = layout.MetricsPort(index).ToString(CultureInfo.InvariantCulture) },
-        new() { Name = EnvBindAddress, Value = layout.BindAddress },
+        new() { Name = TrainerEnvironment.Job, Value = job.Metadata.Name },
+        new() { Name = TrainerEnvironment.Rank, Value = index.ToString(CultureInfo.InvariantCulture) },
+        new() { Name = TrainerEnvironment.WorldSize, Value = job.Spec.Replicas.ToString(CultureInfo.InvariantCulture) },
+        new() { Name = TrainerEnvironment.Peers, Value = layout.Peers(job.Spec.Replicas) },
+        new() { Name = TrainerEnvironment.Config, Value = layout.ConfigPath },
+        new() { Name = TrainerEnvironment.Token, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Key = JobNames.TokenKey, Name = JobNames.Secret(job.Metadata.Name) } } },
+        new() { Name = TrainerEnvironment.GrpcPort, Value = layout.GrpcPort(index).ToString(CultureInfo.InvariantCulture) },
+        new() { Name = TrainerEnvironment.MetricsPort, Value = layout.MetricsPort(index).ToString(CultureInfo.InvariantCulture) },
+        new() { Name = TrainerEnvironment.BindAddress, Value = layout.BindAddress },
     ];
+
+    /// <summary>What the trainer reads from <c>DESLOC_CONFIG</c>: the contract's part of the spec, checkpoints where this layout keeps them.</summary>
+    public static string TrainerConfig(LowCommJobSpec spec, ReplicaLayout layout) =>
+        JobSpecJson.Serialize((JobSpec)spec with { Checkpoint = spec.Checkpoint with { Path = layout.CheckpointPath, Volume = null } });
 
     /// <summary>Headless, and publishing not-ready addresses: replicas must find each other before they are ready.</summary>
     public static V1Service Service(LowCommJob job) => new()
@@ -103,15 +112,15 @@ public static class DesiredObjects
             Selector = JobNames.Labels(job.Metadata.Name),
             Ports =
             [
-                new V1ServicePort { Port = ReplicaLayout.DefaultGrpcPort, Name = "grpc" },
-                new V1ServicePort { Port = ReplicaLayout.DefaultGrpcPort + 1, Name = "data" },
-                new V1ServicePort { Port = ReplicaLayout.DefaultMetricsPort, Name = "metrics" },
+                new V1ServicePort { Port = TrainerEnvironment.DefaultGrpcPort, Name = "grpc" },
+                new V1ServicePort { Port = TrainerEnvironment.DefaultGrpcPort + 1, Name = "data" },
+                new V1ServicePort { Port = TrainerEnvironment.DefaultMetricsPort, Name = "metrics" },
             ],
         },
     };
 
     /// <summary>The job's token (every gRPC call between its replicas carries it) and the trainer config.</summary>
-    public static V1Secret Secret(LowCommJob job, string token, string checkpointPath) => new()
+    public static V1Secret Secret(LowCommJob job, string token, ReplicaLayout layout) => new()
     {
         ApiVersion = "v1",
         Kind = "Secret",
@@ -120,7 +129,7 @@ public static class DesiredObjects
         Data = new Dictionary<string, byte[]>
         {
             [JobNames.TokenKey] = Encoding.UTF8.GetBytes(token),
-            [JobNames.ConfigKey] = Encoding.UTF8.GetBytes(TrainerConfig.From(job.Spec, checkpointPath).ToJson()),
+            [JobNames.ConfigKey] = Encoding.UTF8.GetBytes(TrainerConfig(job.Spec, layout)),
         },
     };
 
@@ -152,11 +161,19 @@ public static class DesiredObjects
     {
         if (checkpoint.Volume is { } volume)
         {
-            V1Volume copy = KubernetesJson.Deserialize<V1Volume>(KubernetesJson.Serialize(volume));
+            V1Volume copy = KubernetesJson.Deserialize<V1Volume>(volume.ToJsonString());
             copy.Name = "desloc-checkpoints";
             return copy;
         }
 
         return new V1Volume { Name = "desloc-checkpoints", EmptyDir = new V1EmptyDirVolumeSource() };
+    }
+
+    /// <summary>Pod Security <c>restricted</c> for a container, where its template leaves a field unset.</summary>
+    private static void Restrict(V1Container container)
+    {
+        container.SecurityContext ??= new V1SecurityContext();
+        container.SecurityContext.AllowPrivilegeEscalation ??= false;
+        container.SecurityContext.Capabilities ??= new V1Capabilities { Drop = ["ALL"] };
     }
 }

@@ -13,7 +13,6 @@ public static class JobNames
     public const string TokenKey = "token";
     public const string ConfigKey = "config.json";
     public const string ConfigMountPath = "/etc/desloc";
-    public const string CheckpointMountPath = "/checkpoints";
 
     /// <summary>Replica i's pod keeps its name across restarts: <c>job-i</c>.</summary>
     public static string Pod(string job, int index) => $"{job}-{index}";

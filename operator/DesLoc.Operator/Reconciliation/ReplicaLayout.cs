@@ -1,3 +1,5 @@
+using DesLoc.Contract.Wire;
+
 namespace DesLoc.Operator.Reconciliation;
 
 /// <summary>
@@ -12,17 +14,17 @@ public sealed record ReplicaLayout(
     string ConfigPath,
     string CheckpointPath)
 {
-    public const int DefaultGrpcPort = 29500;
-    public const int DefaultMetricsPort = 9400;
-
-    /// <summary>The cluster layout: <c>job-i.job.ns.svc</c>, ports 29500 (gRPC; +1 for ring data) and 9400 (metrics).</summary>
-    public static ReplicaLayout Cluster(string job, string ns) => new(
+    /// <summary>
+    /// The cluster layout: <c>job-i.job.ns.svc</c>, the contract's ports (gRPC, +1 for ring data, metrics), and the
+    /// checkpoints where the spec says (by default /checkpoints).
+    /// </summary>
+    public static ReplicaLayout Cluster(string job, string ns, CheckpointSpec checkpoint) => new(
         index => $"{JobNames.Pod(job, index)}.{JobNames.Service(job)}.{ns}.svc",
-        _ => DefaultGrpcPort,
-        _ => DefaultMetricsPort,
+        _ => TrainerEnvironment.DefaultGrpcPort,
+        _ => TrainerEnvironment.DefaultMetricsPort,
         "0.0.0.0",
         $"{JobNames.ConfigMountPath}/{JobNames.ConfigKey}",
-        JobNames.CheckpointMountPath);
+        checkpoint.Path ?? CheckpointSpec.DefaultMountPath);
 
     public string Peers(int replicas) => string.Join(',', Enumerable.Range(0, replicas).Select(i => $"{Host(i)}:{GrpcPort(i)}"));
 }

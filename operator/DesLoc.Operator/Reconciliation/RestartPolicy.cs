@@ -1,4 +1,3 @@
-using DesLoc.Operator.Api.Resources;
 
 namespace DesLoc.Operator.Reconciliation;
 

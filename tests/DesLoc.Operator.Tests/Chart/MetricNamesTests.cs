@@ -105,7 +105,7 @@ public sealed partial class MetricNamesTests
         try
         {
             await using var cluster = new LocalCluster(job, TrainerCommand.Locate(null), runDirectory, runDirectory);
-            await cluster.CreateSecretAsync(DesiredObjects.Secret(job, "chart-test-token", layout.CheckpointPath), CancellationToken.None);
+            await cluster.CreateSecretAsync(DesiredObjects.Secret(job, "chart-test-token", layout), CancellationToken.None);
             for (int index = 0; index < job.Spec.Replicas; index++)
             {
                 await cluster.CreatePodAsync(DesiredObjects.Pod(job, index, layout, restarts: 0), CancellationToken.None);

@@ -42,11 +42,11 @@ public sealed class DesiredObjectsTests
     }
 
     [Fact]
-    public void ServiceIsHeadless_AndSecretHoldsTokenAndATrainerConfigWithoutOperatorFields()
+    public void ServiceIsHeadless_AndSecretHoldsTokenAndTheContractsPartOfTheSpec()
     {
         LowCommJob job = Jobs.New(edit: s => s with { Sync = new SyncSpec { Adaptive = new AdaptiveSyncSpec { Enabled = true } } });
         V1Service service = DesiredObjects.Service(job);
-        V1Secret secret = DesiredObjects.Secret(job, "s3cret", "/checkpoints");
+        V1Secret secret = DesiredObjects.Secret(job, "s3cret", Jobs.Layout);
 
         Assert.Equal("None", service.Spec.ClusterIP);
         Assert.True(service.Spec.PublishNotReadyAddresses);
@@ -56,8 +56,9 @@ public sealed class DesiredObjectsTests
         Assert.Equal(4, config.RootElement.GetProperty("replicas").GetInt32());
         Assert.Equal("/checkpoints", config.RootElement.GetProperty("checkpoint").GetProperty("path").GetString());
         Assert.Equal("DESLOC", config.RootElement.GetProperty("algorithm").GetProperty("type").GetString());
+        // The operator's own fields stay out; the contract's travel whole (the trainer refuses fields it does not know).
         Assert.False(config.RootElement.TryGetProperty("template", out _));
-        Assert.False(config.RootElement.TryGetProperty("sync", out _));
-        Assert.False(config.RootElement.GetProperty("faultTolerance").TryGetProperty("maxRestarts", out _));
+        Assert.False(config.RootElement.TryGetProperty("suspend", out _));
+        Assert.True(config.RootElement.GetProperty("sync").GetProperty("adaptive").GetProperty("enabled").GetBoolean());
     }
 }

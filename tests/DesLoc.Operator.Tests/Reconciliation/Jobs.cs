@@ -38,7 +38,7 @@ internal static class Jobs
         };
     }
 
-    public static ReplicaLayout Layout => ReplicaLayout.Cluster("train", "ml");
+    public static ReplicaLayout Layout => ReplicaLayout.Cluster("train", "ml", new CheckpointSpec());
 
     public static V1Pod Pod(LowCommJob job, int index, string phase, int? exitCode = null, string? reason = null, string? uid = null, int restarts = 0)
     {

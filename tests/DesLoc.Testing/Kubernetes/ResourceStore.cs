@@ -403,6 +403,8 @@ internal sealed class ResourceStore(ResourceCatalog catalog, TestApiServerOption
             violations.Add(new("metadata.name", $"Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"));
         }
 
+        violations.AddRange(Validation.StructuralSchema.ValidateCrdDefaults(crd));
+
         if (violations.Count > 0)
         {
             throw ApiErrors.Invalid(type, name, violations);

@@ -1,5 +1,4 @@
 using DesLoc.Sync.Accounting;
-using DesLoc.Sync.Algorithms;
 using DesLoc.Trainer.Tests.Training;
 using DesLoc.Trainer.Training;
 

@@ -1,4 +1,3 @@
-using DesLoc.Sync.Algorithms;
 using DesLoc.Trainer.Configuration;
 
 namespace DesLoc.Trainer.Tests.Configuration;

@@ -1,3 +1,4 @@
+using DesLoc.Contract.Wire;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Local;
 using DesLoc.Operator.Reconciliation;
@@ -24,11 +25,11 @@ public sealed class OperatorContractTests
     public void OperatorConfig_ForEverySample_IsLoadedAndAcceptedByTheTrainer(string sample)
     {
         LowCommJob job = ManifestLoader.Load(Path.Combine(Samples(), sample));
-        string json = TrainerConfig.From(job.Spec, "/checkpoints").ToJson();
+        string json = DesiredObjects.TrainerConfig(job.Spec, ReplicaLayout.Cluster(job.Metadata.Name, "ml", job.Spec.Checkpoint));
 
         JobSpec spec = JobSpecLoader.Load(json, []);
 
-        Assert.Empty(JobSpecValidation.Validate(spec, fileExists: _ => true));
+        Assert.Empty(Preflight.Check(spec, fileExists: _ => true));
         Assert.Equal(job.Spec.Replicas, spec.Replicas);
         Assert.Equal(job.Spec.Algorithm.Type.ToString(), spec.Algorithm.Type.ToString());
         Assert.Equal(job.Spec.Algorithm.Desloc.Kx, spec.Algorithm.Desloc.Kx);
@@ -43,7 +44,7 @@ public sealed class OperatorContractTests
     {
         LowCommJob job = ManifestLoader.Load(Path.Combine(Samples(), "quickstart.yaml"));
         job.Metadata.NamespaceProperty = "ml";
-        IReadOnlyList<V1EnvVar> env = DesiredObjects.Environment(job, 3, ReplicaLayout.Cluster(job.Metadata.Name, "ml"));
+        IReadOnlyList<V1EnvVar> env = DesiredObjects.Environment(job, 3, ReplicaLayout.Cluster(job.Metadata.Name, "ml", job.Spec.Checkpoint));
         Dictionary<string, string?> values = env.ToDictionary(e => e.Name, string? (e) => e.ValueFrom?.SecretKeyRef is null ? e.Value : "the-token");
 
         Assert.Equal(
@@ -54,7 +55,6 @@ public sealed class OperatorContractTests
         ReplicaEnvironment read = ReplicaEnvironment.Read(name => values.GetValueOrDefault(name));
         Assert.Equal((3, 4, "the-token"), (read.Rank, read.WorldSize, read.Token));
         Assert.Equal("quickstart-0.quickstart.ml.svc:29500", read.Peers[0]);
-        Assert.Equal((ReplicaEnvironment.DefaultGrpcPort, ReplicaEnvironment.DefaultMetricsPort), (read.GrpcPort, read.MetricsPort));
-        Assert.Equal((ReplicaLayout.DefaultGrpcPort, ReplicaLayout.DefaultMetricsPort), (read.GrpcPort, read.MetricsPort));
+        Assert.Equal((TrainerEnvironment.DefaultGrpcPort, TrainerEnvironment.DefaultMetricsPort), (read.GrpcPort, read.MetricsPort));
     }
 }

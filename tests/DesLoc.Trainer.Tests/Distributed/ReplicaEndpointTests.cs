@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using DesLoc.Sync.Algorithms;
-using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Tests.Training;
 using DesLoc.Transport.Grpc;
 using DesLoc.Transport.Protocol;

@@ -1,8 +1,6 @@
 using DesLoc.Sync.Accounting;
-using DesLoc.Sync.Algorithms;
 using DesLoc.Sync.State;
 using DesLoc.Trainer.Checkpoints;
-using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Tests.Training;
 
 namespace DesLoc.Trainer.Tests.Distributed;

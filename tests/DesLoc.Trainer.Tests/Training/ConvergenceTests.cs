@@ -1,4 +1,3 @@
-using DesLoc.Sync.Algorithms;
 using DesLoc.Trainer.Training;
 
 namespace DesLoc.Trainer.Tests.Training;

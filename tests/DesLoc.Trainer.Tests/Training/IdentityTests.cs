@@ -1,6 +1,6 @@
+using DesLoc.Contract.Collectives;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Algorithms;
-using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Trainer.Tests.Training;
 

@@ -1,4 +1,3 @@
-using DesLoc.Sync.Algorithms;
 using DesLoc.Trainer.Data;
 using DesLoc.Trainer.Training;
 using DesLoc.Transport.Collectives;

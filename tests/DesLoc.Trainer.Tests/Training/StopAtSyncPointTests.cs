@@ -1,6 +1,5 @@
 using DesLoc.Sync.Algorithms;
 using DesLoc.Sync.State;
-using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Data;
 using DesLoc.Trainer.Training;
 using DesLoc.Transport.Collectives;

@@ -1,6 +1,4 @@
 using DesLoc.Sync.Accounting;
-using DesLoc.Sync.Algorithms;
-using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Training;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using DesLoc.Contract.Collectives;
 using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Transport.Tests.Collectives;

@@ -1,3 +1,4 @@
+using DesLoc.Contract.Collectives;
 using DesLoc.Transport.Collectives;
 using DesLoc.Transport.Grpc;
 using DesLoc.Transport.Membership;

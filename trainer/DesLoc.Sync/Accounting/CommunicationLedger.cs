@@ -1,5 +1,5 @@
+using DesLoc.Contract.Collectives;
 using DesLoc.Sync.State;
-using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Accounting;
 

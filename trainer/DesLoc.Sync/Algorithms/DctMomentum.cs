@@ -1,8 +1,8 @@
+using DesLoc.Contract.Collectives;
 using System.Numerics.Tensors;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Math;
 using DesLoc.Sync.State;
-using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Algorithms;
 

@@ -1,5 +1,5 @@
+using DesLoc.Contract.Collectives;
 using DesLoc.Sync.Accounting;
-using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Algorithms;
 

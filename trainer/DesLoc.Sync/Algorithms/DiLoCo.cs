@@ -1,4 +1,4 @@
-using DesLoc.Transport.Collectives;
+using DesLoc.Contract.Collectives;
 
 namespace DesLoc.Sync.Algorithms;
 

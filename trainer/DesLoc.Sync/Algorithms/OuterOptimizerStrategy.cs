@@ -1,7 +1,7 @@
+using DesLoc.Contract.Collectives;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Math;
 using DesLoc.Sync.State;
-using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Algorithms;
 

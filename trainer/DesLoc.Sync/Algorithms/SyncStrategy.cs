@@ -1,6 +1,6 @@
+using DesLoc.Contract.Collectives;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.State;
-using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Algorithms;
 

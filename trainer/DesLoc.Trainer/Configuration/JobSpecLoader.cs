@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 
 namespace DesLoc.Trainer.Configuration;
 
@@ -11,14 +10,7 @@ namespace DesLoc.Trainer.Configuration;
 /// </summary>
 public static class JobSpecLoader
 {
-    public static JsonSerializerOptions SerializerOptions { get; } = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        PropertyNameCaseInsensitive = true,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        WriteIndented = true,
-    };
+    public static JsonSerializerOptions SerializerOptions => JobSpecJson.Options;
 
     /// <summary>Builds a spec from an optional JSON document and <c>path=value</c> overrides.</summary>
     public static JobSpec Load(string? json, IEnumerable<KeyValuePair<string, string>> overrides)

@@ -29,7 +29,7 @@ internal sealed class TextFileSource : ITokenSource
         {
             long needed = (long)(context + 1) * System.Math.Max(10, replicas * 10 / 9 + 1);
             throw new ConfigurationException(
-                $"data.path: '{path}' has {bytes.LongLength} bytes, too few for {replicas} replicas with model.context {context} " +
+                $"spec.data.path: '{path}' has {bytes.LongLength} bytes, too few for {replicas} replicas with model.context {context} " +
                 $"(need at least {needed}); use a larger file or a shorter context.");
         }
     }

@@ -1,4 +1,3 @@
-using DesLoc.Trainer.Configuration;
 
 namespace DesLoc.Trainer.Data;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DesLoc.Contract.Wire;
 using DesLoc.Trainer.Configuration;
 
 namespace DesLoc.Trainer.Distributed;
@@ -6,8 +7,8 @@ namespace DesLoc.Trainer.Distributed;
 /// <summary>
 /// The contract with the operator (DESIGN.md §5): who this replica is, where its peers are, the job spec and the
 /// job's token, all from environment variables. A replica also listens on its gRPC port + 1 for bulk ring data
-/// (<c>transport.dataPlane: socket</c>), so the job's Service must expose both ports. The names are duplicated on the operator's side on purpose and
-/// pinned by a contract test.
+/// (<c>transport.dataPlane: socket</c>), so the job's Service must expose both ports. The names are the contract's
+/// (<see cref="TrainerEnvironment"/>), which the operator sets.
 /// </summary>
 internal sealed record ReplicaEnvironment(
     string Job,
@@ -20,17 +21,17 @@ internal sealed record ReplicaEnvironment(
     int MetricsPort,
     string BindAddress)
 {
-    public const string JobVariable = "DESLOC_JOB";
-    public const string RankVariable = "DESLOC_RANK";
-    public const string WorldSizeVariable = "DESLOC_WORLD_SIZE";
-    public const string PeersVariable = "DESLOC_PEERS";
-    public const string ConfigVariable = "DESLOC_CONFIG";
-    public const string TokenVariable = "DESLOC_TOKEN";
-    public const string GrpcPortVariable = "DESLOC_GRPC_PORT";
-    public const string MetricsPortVariable = "DESLOC_METRICS_PORT";
-    public const string BindAddressVariable = "DESLOC_BIND_ADDRESS";
-    public const int DefaultGrpcPort = 29500;
-    public const int DefaultMetricsPort = 9400;
+    public const string JobVariable = TrainerEnvironment.Job;
+    public const string RankVariable = TrainerEnvironment.Rank;
+    public const string WorldSizeVariable = TrainerEnvironment.WorldSize;
+    public const string PeersVariable = TrainerEnvironment.Peers;
+    public const string ConfigVariable = TrainerEnvironment.Config;
+    public const string TokenVariable = TrainerEnvironment.Token;
+    public const string GrpcPortVariable = TrainerEnvironment.GrpcPort;
+    public const string MetricsPortVariable = TrainerEnvironment.MetricsPort;
+    public const string BindAddressVariable = TrainerEnvironment.BindAddress;
+    public const int DefaultGrpcPort = TrainerEnvironment.DefaultGrpcPort;
+    public const int DefaultMetricsPort = TrainerEnvironment.DefaultMetricsPort;
 
     /// <summary>True when the operator (or a test) started this process as one replica of a job.</summary>
     public static bool IsPresent(Func<string, string?> read) => read(RankVariable) is not null;

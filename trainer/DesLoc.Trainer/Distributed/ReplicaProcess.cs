@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using DesLoc.Sync.Accounting;
 using DesLoc.Trainer.Checkpoints;
-using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Data;
 using DesLoc.Trainer.Training;
 using DesLoc.Transport.Collectives;

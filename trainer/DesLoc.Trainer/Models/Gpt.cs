@@ -1,5 +1,4 @@
 using DesLoc.Sync.Torch;
-using DesLoc.Trainer.Configuration;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -20,11 +20,7 @@ internal sealed class InProcessJob : IDisposable
 
     public InProcessJob(JobSpec spec, Device? device = null, StrategyFactory? strategyFactory = null)
     {
-        IReadOnlyList<string> errors = JobSpecValidation.Validate(spec);
-        if (errors.Count > 0)
-        {
-            throw new ConfigurationException(string.Join(Environment.NewLine, errors));
-        }
+        Preflight.ThrowIfInvalid(spec);
 
         _spec = spec;
         _data = TokenSources.Create(spec);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using DesLoc.Sync.Accounting;
-using DesLoc.Trainer.Configuration;
 
 namespace DesLoc.Trainer.Training;
 

@@ -1,13 +1,12 @@
+using DesLoc.Contract.Collectives;
 using System.Diagnostics;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Algorithms;
 using DesLoc.Sync.Schedule;
 using DesLoc.Sync.State;
 using DesLoc.Sync.Torch;
-using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Data;
 using DesLoc.Trainer.Models;
-using DesLoc.Transport.Collectives;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using DesLoc.Contract.Collectives;
 using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 

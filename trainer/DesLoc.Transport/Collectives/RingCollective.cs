@@ -1,3 +1,4 @@
+using DesLoc.Contract.Collectives;
 using System.Buffers;
 using System.Diagnostics;
 using System.Numerics.Tensors;

@@ -8,7 +8,7 @@ namespace DesLoc.Transport.Grpc;
 /// <summary>The per-job secret every call carries; the server refuses a call without it or with another one.</summary>
 public static class JobToken
 {
-    public const string Header = "x-desloc-token";
+    public const string Header = DesLoc.Contract.Wire.TrainerEnvironment.TokenHeader;
 
     public static Metadata Headers(string token) => new() { { Header, token } };
 

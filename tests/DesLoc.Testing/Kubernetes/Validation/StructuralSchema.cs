@@ -39,6 +39,31 @@ public static class StructuralSchema
         return violations;
     }
 
+    /// <summary>
+    /// The API server's checks of the <c>default</c>s in a CRD's schemas (see <see cref="DefaultsValidator"/>), with its
+    /// field paths: the one schema of versions that all share it is validated as <c>spec.validation.openAPIV3Schema</c>
+    /// (the internal form the API server validates), else each as <c>spec.versions[i].schema.openAPIV3Schema</c>.
+    /// </summary>
+    public static IReadOnlyList<FieldViolation> ValidateCrdDefaults(JsonNode crd)
+    {
+        ArgumentNullException.ThrowIfNull(crd);
+        var schemas = (crd["spec"]?["versions"] as JsonArray ?? []).Select(v => v?["schema"]?["openAPIV3Schema"]).ToList();
+        var violations = new List<FieldViolation>();
+        if (schemas.Count > 0 && schemas.All(s => JsonNode.DeepEquals(s, schemas[0])))
+        {
+            DefaultsValidator.Validate(schemas[0], "spec.validation.openAPIV3Schema", violations);
+        }
+        else
+        {
+            for (int i = 0; i < schemas.Count; i++)
+            {
+                DefaultsValidator.Validate(schemas[i], $"spec.versions[{i}].schema.openAPIV3Schema", violations);
+            }
+        }
+
+        return violations;
+    }
+
     /// <summary>Fills <c>default</c>s into missing properties, recursively and into defaulted values too.</summary>
     public static void ApplyDefaults(JsonNode obj, JsonNode schema)
     {

@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 
-namespace DesLoc.Operator.Api.Resources;
+namespace DesLoc.Contract.Spec;
 
 [Description("Which sync method the replicas use, and its own settings (only the block of the chosen type is read).")]
 public sealed record AlgorithmSpec
@@ -49,6 +49,12 @@ public sealed record DesLocSettings
 
     [Range(1, 1000000)]
     public int? Kv { get; init; }
+
+    [JsonIgnore]
+    public int EffectiveKu => Ku ?? 3 * Kx;
+
+    [JsonIgnore]
+    public int EffectiveKv => Kv ?? 6 * Kx;
 }
 
 [Description("DiLoCo: every period steps, an outer Nesterov step on the averaged pseudo-gradient.")]
@@ -73,7 +79,8 @@ public sealed record PalsgdSettings
     [Range(0.0, 1.0, MaximumIsExclusive = true)]
     public double Probability { get; init; } = 0.2;
 
-    [Range(0.0, 1.0)]
+    [Description("Pull of a pseudo-sync step toward the last global model; eta * training.learningRate / probability must stay below 1.")]
+    [Range(0.0, 1.0, MinimumIsExclusive = true)]
     public double Eta { get; init; } = 0.5;
 
     [Range(0, int.MaxValue)]
@@ -92,13 +99,16 @@ public sealed record DctSettings
     [Range(1, 1000000)]
     public int Period { get; init; } = 32;
 
-    [Range(1, 256)]
+    [Description("DCT block length, in parameters.")]
+    [Range(1, 4096)]
     public int Chunk { get; init; } = 64;
 
-    [Range(1, 256)]
+    [Description("Coefficients sent per chunk; at most chunk.")]
+    [Range(1, 4096)]
     public int TopK { get; init; } = 4;
 
-    [Range(0.0, 1.0)]
+    [Description("Outer momentum decay; below 1, or the momentum never forgets.")]
+    [Range(0.0, 1.0, MaximumIsExclusive = true)]
     public double Decay { get; init; } = 0.9;
 
     [Range(0.0, 10.0, MinimumIsExclusive = true)]

@@ -1,4 +1,4 @@
-namespace DesLoc.Transport.Collectives;
+namespace DesLoc.Contract.Collectives;
 
 /// <summary>
 /// The collective operations one replica takes part in. Every replica of the group must call the same

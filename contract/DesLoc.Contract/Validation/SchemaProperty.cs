@@ -4,14 +4,14 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace DesLoc.Operator.Api.Schema;
+namespace DesLoc.Contract.Validation;
 
 /// <summary>
 /// One property of a resource type as both the CRD generator and the C# validator see it: its JSON name, its type
 /// with nullability resolved, and the data-annotation attributes (<see cref="RangeAttribute"/>, <see cref="AllowedValuesAttribute"/>,
 /// <see cref="RequiredAttribute"/>, <see cref="MinLengthAttribute"/>, <see cref="DescriptionAttribute"/>) that say what is valid.
 /// </summary>
-internal sealed record SchemaProperty(PropertyInfo Info, string JsonName, Type Type, bool Nullable)
+public sealed record SchemaProperty(PropertyInfo Info, string JsonName, Type Type, bool Nullable)
 {
     private static readonly NullabilityInfoContext s_nullability = new();
 
@@ -26,12 +26,27 @@ internal sealed record SchemaProperty(PropertyInfo Info, string JsonName, Type T
     public string? Description => Info.GetCustomAttribute<DescriptionAttribute>()?.Description
         ?? Type.GetCustomAttribute<DescriptionAttribute>()?.Description;
 
-    /// <summary>The public, settable properties of <paramref name="type"/> in declaration order.</summary>
+    /// <summary>The public, settable properties of <paramref name="type"/> in declaration order, a base type's first.</summary>
     public static IReadOnlyList<SchemaProperty> Of(Type type) =>
         [.. type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.SetMethod is not null && p.GetIndexParameters().Length == 0)
-            .OrderBy(p => p.MetadataToken)
+            .OrderBy(p => Depth(p.DeclaringType!))
+            .ThenBy(p => p.MetadataToken)
             .Select(Describe)];
+
+    /// <summary>A record of the contract's spec, checked and described field by field (not Kubernetes' or the BCL's types).</summary>
+    public static bool IsSpecType(Type type) => type.IsClass && type.Namespace == typeof(Spec.JobSpec).Namespace;
+
+    private static int Depth(Type type)
+    {
+        int depth = 0;
+        for (Type? t = type.BaseType; t is not null; t = t.BaseType)
+        {
+            depth++;
+        }
+
+        return depth;
+    }
 
     private static SchemaProperty Describe(PropertyInfo property)
     {

@@ -1,4 +1,4 @@
-namespace DesLoc.Transport.Collectives;
+namespace DesLoc.Contract.Collectives;
 
 /// <summary>
 /// Bytes one rank sends under the bandwidth-optimal ring algorithms. The buffer is cut into WorldSize chunks

@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 
-namespace DesLoc.Operator.Api.Resources;
+namespace DesLoc.Contract.Spec;
 
 [Description("How the operator tunes the sync periods.")]
 public sealed record SyncSpec
@@ -40,7 +40,7 @@ public sealed record AdaptiveSyncSpec
     public int SwitchAfterPeriods { get; init; } = 2;
 }
 
-[Description("Replacing failed replicas.")]
+[Description("Replacing failed replicas (the operator) and the timeouts of sync rounds (the trainer).")]
 public sealed record FaultToleranceSpec
 {
     [Description("Restarts (counted over all replicas) after which the job fails. Evictions are not counted.")]

@@ -1,0 +1,165 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace DesLoc.Contract.Spec;
+
+/// <summary>
+/// What to train and how: the fields of a LowCommJob spec that the trainer reads, declared once. The operator's
+/// resource extends this record with the fields only Kubernetes needs (the pod template, the run policy); the
+/// trainer reads it from <c>DESLOC_CONFIG</c> as it is. Property initializers are the defaults; the CRD generator
+/// writes them into the schema and <see cref="Validation.JobSpecValidation"/> checks the same attributes.
+/// </summary>
+public record JobSpec
+{
+    [Description("Number of trainer replicas; each one is a Pod that holds a full copy of the model.")]
+    [Range(1, 1024)]
+    public int Replicas { get; init; } = 4;
+
+    [Description("Quorum floor: sync rounds wait while fewer replicas are alive. Defaults to 1.")]
+    [Range(1, 1024)]
+    public int? MinReplicas { get; init; }
+
+    public ModelSpec Model { get; init; } = new();
+
+    public DataSpec Data { get; init; } = new();
+
+    public TrainingSpec Training { get; init; } = new();
+
+    public AlgorithmSpec Algorithm { get; init; } = new();
+
+    public SyncSpec Sync { get; init; } = new();
+
+    public CheckpointSpec Checkpoint { get; init; } = new();
+
+    public FaultToleranceSpec FaultTolerance { get; init; } = new();
+
+    public TransportSpec Transport { get; init; } = new();
+}
+
+[Description("A GPT-style decoder.")]
+public sealed record ModelSpec
+{
+    [Description("Model family; only gpt for now.")]
+    [AllowedValues("gpt")]
+    public string Type { get; init; } = "gpt";
+
+    [Range(1, 256)]
+    public int Layers { get; init; } = 2;
+
+    [Range(1, 65536)]
+    public int Dim { get; init; } = 64;
+
+    [Range(1, 1024)]
+    public int Heads { get; init; } = 4;
+
+    [Range(1, 1048576)]
+    public int Context { get; init; } = 64;
+
+    [Description("Vocabulary size; defaults to the data's (256 for a text file). At least the data's.")]
+    [Range(2, 1048576)]
+    public int? Vocab { get; init; }
+}
+
+[Description("Either a text file read as bytes (path, inside the trainer container), or a synthetic Markov source (the default).")]
+public sealed record DataSpec
+{
+    /// <summary>Tokens a text file read as bytes can produce.</summary>
+    public const int ByteVocab = 256;
+
+    [MinLength(1)]
+    public string? Path { get; init; }
+
+    public SyntheticSpec? Synthetic { get; init; }
+
+    /// <summary>Tokens the data produces: 256 for bytes of a text file, else the synthetic vocabulary.</summary>
+    [JsonIgnore]
+    public int Vocab => Path is not null ? ByteVocab : (Synthetic ?? new SyntheticSpec()).Vocab;
+}
+
+[Description("A seeded order-k Markov chain; its entropy rate is the best loss possible. vocab^order may be at most 2^20 states.")]
+public sealed record SyntheticSpec
+{
+    /// <summary>The largest transition table the trainer builds: vocab^order states.</summary>
+    public const int MaxStates = 1 << 20;
+
+    [Range(2, 256)]
+    public int Vocab { get; init; } = 16;
+
+    [Range(1, 20)]
+    public int Order { get; init; } = 2;
+
+    public int Seed { get; init; } = 7;
+
+    [Description("Scale of the random transition logits: higher means a more predictable chain.")]
+    [Range(0.0, 100.0)]
+    public double Sharpness { get; init; } = 2.5;
+}
+
+public sealed record TrainingSpec
+{
+    [Range(1, int.MaxValue)]
+    public int Steps { get; init; } = 400;
+
+    [Range(1, 1048576)]
+    public int BatchSize { get; init; } = 16;
+
+    [Range(0.0, 10.0, MinimumIsExclusive = true)]
+    public double LearningRate { get; init; } = 3e-3;
+
+    [Range(0, int.MaxValue)]
+    public int WarmupSteps { get; init; } = 20;
+
+    [Range(0.0, 1.0)]
+    public double MinLearningRateRatio { get; init; } = 0.1;
+
+    [Description("Global-norm gradient clipping; 0 disables it.")]
+    [Range(0.0, 1e6)]
+    public double GradClip { get; init; } = 1.0;
+
+    [Range(0.0, 10.0)]
+    public double WeightDecay { get; init; } = 0.01;
+
+    [Range(0.0, 1.0, MaximumIsExclusive = true)]
+    public double Beta1 { get; init; } = 0.9;
+
+    [Range(0.0, 1.0, MaximumIsExclusive = true)]
+    public double Beta2 { get; init; } = 0.999;
+
+    public int Seed { get; init; } = 1;
+
+    [Description("Held-out batches per replica for the evaluation loss at the end of training.")]
+    [Range(0, 100000)]
+    public int EvalBatches { get; init; } = 8;
+}
+
+[Description("Where model state goes on disk.")]
+public sealed record CheckpointSpec
+{
+    /// <summary>Where the operator mounts the checkpoint volume in the trainer container, unless path says otherwise.</summary>
+    public const string DefaultMountPath = "/checkpoints";
+
+    [Description("Steps between checkpoints; 0 writes none (a stopping replica still writes one).")]
+    [Range(0, int.MaxValue)]
+    public int EverySteps { get; init; }
+
+    [Description("Checkpoints each replica keeps.")]
+    [Range(1, 1000)]
+    public int Keep { get; init; } = 3;
+
+    [Description("Directory of the checkpoints inside the trainer container (each replica writes under rank-N/); the volume is mounted there. Defaults to /checkpoints on a cluster.")]
+    [MinLength(1)]
+    public string? Path { get; init; }
+
+    [Description("A core/v1 Volume (without a name) for the checkpoints, for example a persistentVolumeClaim. Without it each pod gets an emptyDir, and a replaced replica heals from a live peer.")]
+    public JsonObject? Volume { get; init; }
+}
+
+[Description("How ring traffic moves between replicas.")]
+public sealed record TransportSpec
+{
+    [Description("socket: bulk bytes over TCP on the gRPC port + 1 (fast); grpc: everything over the gRPC port.")]
+    [AllowedValues("socket", "grpc")]
+    public string DataPlane { get; init; } = "socket";
+}
