@@ -76,6 +76,9 @@ public sealed record ReplicaStatus
 
     public string? LastFailureReason { get; init; }
 
+    [Description("What the trainer said when it last failed (its termination message, or its log tail).")]
+    public string? LastFailureMessage { get; init; }
+
     public DateTime? LastFailureTime { get; init; }
 
     [Description("When a failed replica will be recreated (backoff).")]

@@ -8,7 +8,8 @@ namespace DesLoc.Operator.Controllers;
 
 /// <summary>
 /// The thin, impure half of reconciliation: asks <see cref="JobReconciler"/> for a plan and carries it out through a
-/// backend, writing the status only when it changed.
+/// backend, writing the status only when it changed. A pod the API server refuses is recorded in the status and as an
+/// Event (<see cref="JobReconciler.AfterCreation"/>), and the reconcile then fails so that the work queue backs off.
 /// </summary>
 public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics = null)
 {
@@ -31,8 +32,11 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
             }
 
             // Pods are independent of each other: a job's replicas are created (or deleted) in parallel.
-            await Task.WhenAll(plan.CreatePods.Select(pod => backend.CreatePodAsync(pod, cancellation)));
+            CreationRefusal?[] refused = await Task.WhenAll(plan.CreatePods.Select(pod => CreateAsync(pod, cancellation)));
             await Task.WhenAll(plan.DeletePods.Select(name => backend.DeletePodAsync(ns, name, cancellation)));
+            CreationRefusal[] refusals = [.. refused.OfType<CreationRefusal>()];
+            (LowCommJobStatus status, IReadOnlyList<JobEvent> creationEvents) = JobReconciler.AfterCreation(plan.Status, refusals, observed.Now, job.Metadata.Generation);
+            plan = plan with { Status = status, Events = [.. plan.Events, .. creationEvents] };
 
             if (plan.DeleteJob)
             {
@@ -48,6 +52,11 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
                 await backend.RecordEventAsync(job, jobEvent, cancellation);
             }
 
+            if (refusals.Length > 0)
+            {
+                throw new CreationRefusedException(refusals[0].Name, refusals[0].Message);
+            }
+
             metrics?.Reconciled(plan, job, System.Diagnostics.Stopwatch.GetElapsedTime(started), error: false);
             return plan;
         }
@@ -55,6 +64,19 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
         {
             metrics?.Reconciled(plan, job, System.Diagnostics.Stopwatch.GetElapsedTime(started), error: true);
             throw;
+        }
+    }
+
+    private async Task<CreationRefusal?> CreateAsync(k8s.Models.V1Pod pod, CancellationToken cancellation)
+    {
+        try
+        {
+            await backend.CreatePodAsync(pod, cancellation);
+            return null;
+        }
+        catch (CreationRefusedException refused)
+        {
+            return new CreationRefusal(refused.Name, refused.Refusal);
         }
     }
 

@@ -43,11 +43,37 @@ public sealed class KubernetesBackend(IKubernetes client, EventRecorder events, 
         {
             await IgnoreConflict(() => client.CoreV1.CreateNamespacedPodAsync(pod, pod.Metadata.NamespaceProperty, cancellationToken: cancellation));
         }
+        catch (HttpOperationException e) when (IsRefusal(e))
+        {
+            expectations.CreationFailed(owner, key);
+            throw new CreationRefusedException(pod.Metadata.Name, ApiMessage(e), e);
+        }
         catch
         {
             expectations.CreationFailed(owner, key);
             throw;
         }
+    }
+
+    /// <summary>A client error the API server will repeat: Forbidden (Pod Security, quota, RBAC), Invalid, BadRequest.</summary>
+    private static bool IsRefusal(HttpOperationException e) =>
+        e.Response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest;
+
+    /// <summary>The message of the API server's Status body, else the HTTP reason.</summary>
+    private static string ApiMessage(HttpOperationException e)
+    {
+        try
+        {
+            if (KubernetesJson.Deserialize<V1Status>(e.Response.Content) is { Message: { Length: > 0 } message })
+            {
+                return message;
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        return $"{(int)e.Response.StatusCode} {e.Response.ReasonPhrase}";
     }
 
     public async Task DeletePodAsync(string ns, string name, CancellationToken cancellation)

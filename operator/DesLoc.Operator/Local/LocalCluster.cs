@@ -128,6 +128,9 @@ public sealed partial class LocalCluster(
 
             WriteConfig(start.Environment[TrainerEnvironment.Config]!);
             Directory.CreateDirectory(Path.Combine(runDirectory, "logs"));
+            string terminationMessage = TerminationMessagePath(pod.Metadata.Name);
+            File.Delete(terminationMessage);
+            start.Environment[TrainerEnvironment.TerminationMessagePath] = terminationMessage;
             var log = new StreamWriter(Path.Combine(runDirectory, "logs", pod.Metadata.Name + ".log"), append: true) { AutoFlush = true };
             var process = new Process { StartInfo = start, EnableRaisingEvents = true };
             process.OutputDataReceived += (_, line) => Write(log, line.Data);
@@ -258,13 +261,46 @@ public sealed partial class LocalCluster(
                     new V1ContainerStatus
                     {
                         Name = JobNames.TrainerContainer,
-                        State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = code, FinishedAt = finished, Reason = code == 0 ? "Completed" : "Error" } },
+                        State = new V1ContainerState
+                        {
+                            Terminated = new V1ContainerStateTerminated
+                            {
+                                ExitCode = code,
+                                FinishedAt = finished,
+                                Reason = code == 0 ? "Completed" : "Error",
+                                Message = TerminationMessage(local.Pod.Metadata.Name, code),
+                            },
+                        },
                     },
                 ],
             };
         }
 
         _changed.Release();
+    }
+
+    private string TerminationMessagePath(string pod) => Path.Combine(runDirectory, "logs", pod + ".termination");
+
+    /// <summary>
+    /// As the kubelet with <c>terminationMessagePolicy: FallbackToLogsOnError</c>: the file the trainer wrote, else, for
+    /// a failed container, the tail of its log (at most 80 lines and 2048 bytes).
+    /// </summary>
+    private string? TerminationMessage(string pod, int exitCode)
+    {
+        string path = TerminationMessagePath(pod);
+        if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } written)
+        {
+            return written;
+        }
+
+        string log = Path.Combine(runDirectory, "logs", pod + ".log");
+        if (exitCode == 0 || !File.Exists(log))
+        {
+            return null;
+        }
+
+        string tail = string.Join('\n', File.ReadLines(log).TakeLast(80));
+        return tail.Length > 2048 ? tail[^2048..] : tail;
     }
 
     private async Task RemoveAsync(LocalPod local)

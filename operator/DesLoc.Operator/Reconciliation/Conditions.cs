@@ -11,6 +11,9 @@ public static class Conditions
     public const string Succeeded = "Succeeded";
     public const string Failed = "Failed";
 
+    /// <summary>As a ReplicaSet's: True while the API server refuses to create a replica's pod (admission, quota, Pod Security).</summary>
+    public const string ReplicaFailure = "ReplicaFailure";
+
     public static IReadOnlyList<V1Condition> Set(
         IReadOnlyList<V1Condition> conditions, string type, bool status, string reason, string message, DateTime now, long? generation)
     {

@@ -41,3 +41,6 @@ public sealed record ReconcilePlan(
     IReadOnlyList<JobEvent> Events,
     TimeSpan? RequeueAfter,
     bool DeleteJob);
+
+/// <summary>A child the API server would not create (admission, quota, Pod Security), in its own words.</summary>
+public sealed record CreationRefusal(string Name, string Message);

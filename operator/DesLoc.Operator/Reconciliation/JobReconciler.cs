@@ -1,5 +1,5 @@
-using DesLoc.Contract.Validation;
 using System.Globalization;
+using DesLoc.Contract.Validation;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Api.Validation;
 using k8s.Models;
@@ -17,6 +17,27 @@ public static class JobReconciler
     {
         var run = new Pass(observed, layout);
         return run.Plan();
+    }
+
+    /// <summary>
+    /// The status and Events after the plan's pods were created, or some refused by the API server: while any is
+    /// refused, <see cref="Conditions.ReplicaFailure"/> is True with the API server's own words, and each refusal is a
+    /// <c>FailedCreate</c> Warning; once every pod is created again, the condition turns False.
+    /// </summary>
+    public static (LowCommJobStatus Status, IReadOnlyList<JobEvent> Events) AfterCreation(
+        LowCommJobStatus status, IReadOnlyList<CreationRefusal> refusals, DateTime now, long? generation)
+    {
+        if (refusals.Count > 0)
+        {
+            string message = string.Join("; ", refusals.Select(r => $"pod {r.Name}: {r.Message}"));
+            IReadOnlyList<V1Condition> refused = Conditions.Set(status.Conditions, Conditions.ReplicaFailure, true, "FailedCreate", message, now, generation);
+            return (status with { Conditions = refused, Message = $"The API server refused to create a pod: {message}" },
+                [.. refusals.Select(r => JobEvent.Warning("FailedCreate", $"Error creating pod {r.Name}: {r.Message}"))]);
+        }
+
+        return Conditions.IsTrue(status.Conditions, Conditions.ReplicaFailure)
+            ? (status with { Conditions = Conditions.Set(status.Conditions, Conditions.ReplicaFailure, false, "PodsCreated", "Every replica's pod was created.", now, generation) }, [])
+            : (status, []);
     }
 
     /// <summary>One pass of decisions over one observation; collects actions as it goes.</summary>
@@ -111,7 +132,8 @@ public static class JobReconciler
 
             if (counted > _spec.FaultTolerance.MaxRestarts)
             {
-                string last = replicas.Where(r => r.LastFailureTime is not null).OrderBy(r => r.LastFailureTime).Select(r => $"replica {r.Index} {r.LastFailureReason}").LastOrDefault() ?? "";
+                string last = replicas.Where(r => r.LastFailureTime is not null).OrderBy(r => r.LastFailureTime)
+                    .Select(r => $"replica {r.Index} {r.LastFailureReason}{(r.LastFailureMessage is { } m ? $": {m}" : "")}").LastOrDefault() ?? "";
                 return Done(Fail(status, "MaxRestartsExceeded",
                     $"Replicas were restarted {counted} times, more than maxRestarts ({_spec.FaultTolerance.MaxRestarts}); last failure: {last}."), pods, deleteRunning: true);
             }
@@ -127,7 +149,7 @@ public static class JobReconciler
 
             JobPhase phase = ready == _spec.Replicas ? JobPhase.Running
                 : replicas.Any(r => r.Phase == ReplicaPhase.Restarting) ? JobPhase.Restarting
-                : _previous.Phase == JobPhase.Pending && ready == 0 ? JobPhase.Pending
+                : (_previous.Phase is JobPhase.Pending or JobPhase.Suspended) && ready == 0 ? JobPhase.Pending
                 : JobPhase.Degraded;
             string message = phase switch
             {
@@ -156,12 +178,14 @@ public static class JobReconciler
                 }
 
                 _create.Add(DesiredObjects.Pod(_job, previous.Index, layout, previous.Restarts));
-                if (previous.Restarts > 0)
+                // A replica replaced after a failure is restarting; one created at the start or after a resume is pending.
+                bool restarting = previous.Phase == ReplicaPhase.Restarting;
+                if (restarting)
                 {
                     _events.Add(JobEvent.Normal("ReplicaRestarted", $"Recreated replica {previous.Index} (restart {previous.Restarts}); it heals from a live peer."));
                 }
 
-                return (previous with { Phase = previous.Restarts > 0 ? ReplicaPhase.Restarting : ReplicaPhase.Pending, Pod = JobNames.Pod(_job.Metadata.Name, previous.Index), RestartAfter = null }, false, null);
+                return (previous with { Phase = restarting ? ReplicaPhase.Restarting : ReplicaPhase.Pending, Pod = JobNames.Pod(_job.Metadata.Name, previous.Index), RestartAfter = null }, false, null);
             }
 
             if (pod.Terminating)
@@ -176,7 +200,7 @@ public static class JobReconciler
 
             if (!pod.Failed)
             {
-                ReplicaPhase phase = pod.Running ? ReplicaPhase.Running : previous.Restarts > 0 ? ReplicaPhase.Restarting : ReplicaPhase.Pending;
+                ReplicaPhase phase = pod.Running ? ReplicaPhase.Running : previous.Phase == ReplicaPhase.Restarting ? ReplicaPhase.Restarting : ReplicaPhase.Pending;
                 return (previous with { Phase = phase, Pod = JobNames.Pod(_job.Metadata.Name, pod.Index) }, false, null);
             }
 
@@ -201,12 +225,14 @@ public static class JobReconciler
                 Phase = ReplicaPhase.Failed,
                 LastExitCode = pod.ExitCode,
                 LastFailureReason = decision.Cause,
+                LastFailureMessage = pod.Message,
                 LastFailureTime = pod.FinishedAt ?? _now,
                 FailedPodUid = pod.Uid,
             };
+            string said = pod.Message is { } words ? $": {words}" : "";
             if (decision.Action == FailureAction.FailJob)
             {
-                return (failed, decision.Counted, $"Replica {pod.Index} {decision.Cause}.");
+                return (failed, decision.Counted, $"Replica {pod.Index} {decision.Cause}{said}");
             }
 
             if (trainingDone)
@@ -218,7 +244,7 @@ public static class JobReconciler
             TimeSpan backoff = RestartPolicy.Backoff(_spec.FaultTolerance.Backoff, restarts);
             Requeue(backoff);
             _events.Add(JobEvent.Warning("ReplicaFailed", string.Create(CultureInfo.InvariantCulture,
-                $"Replica {pod.Index} {decision.Cause}; recreating it in {backoff.TotalSeconds:0.#}s{(decision.Counted ? "" : " (not counted towards maxRestarts)")}.")));
+                $"Replica {pod.Index} {decision.Cause}{said}; recreating it in {backoff.TotalSeconds:0.#}s{(decision.Counted ? "" : " (not counted towards maxRestarts)")}.")));
             return (failed with { Phase = ReplicaPhase.Restarting, Restarts = restarts, RestartAfter = _now + backoff }, decision.Counted, null);
         }
 
@@ -280,9 +306,13 @@ public static class JobReconciler
                 conditions = Conditions.Set(conditions, Conditions.Running, running, running ? "ReplicasRunning" : reason, running ? "Replicas are training." : message, _now, generation);
             }
 
-            if (degraded || Conditions.IsTrue(conditions, Conditions.Degraded))
+            if (degraded || conditions.Any(c => c.Type == Conditions.Degraded))
             {
-                conditions = Conditions.Set(conditions, Conditions.Degraded, degraded, degraded ? reason : "AllReplicasReady", degraded ? message : "All replicas are ready.", _now, generation);
+                // Not degraded either because every replica is ready again, or because none runs any more: say which.
+                (string why, string words) = degraded ? (reason, message)
+                    : phase == JobPhase.Running ? ("AllReplicasReady", "All replicas are ready.")
+                    : (reason, $"No replica is training: {message}");
+                conditions = Conditions.Set(conditions, Conditions.Degraded, degraded, why, words, _now, generation);
             }
 
             return status with { Phase = phase, Conditions = conditions };

@@ -12,6 +12,7 @@ public sealed record ObservedReplica(
     bool Terminating,
     int? ExitCode,
     string? Reason,
+    string? Message,
     DateTime? FinishedAt)
 {
     public bool Failed => Phase == "Failed";
@@ -46,6 +47,8 @@ public sealed record ObservedReplica(
             pod.Metadata.DeletionTimestamp is not null,
             terminated?.ExitCode,
             reason,
+            // The trainer's termination message (or the log tail the kubelet falls back to), else the platform's word.
+            terminated?.Message is { Length: > 0 } message ? message.Trim() : pod.Status?.Message,
             terminated?.FinishedAt);
     }
 }

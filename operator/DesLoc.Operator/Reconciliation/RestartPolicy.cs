@@ -5,7 +5,7 @@ namespace DesLoc.Operator.Reconciliation;
 public static class RestartPolicy
 {
     /// <summary>The trainer's exit code for a bad configuration: restarting cannot help.</summary>
-    public const int ConfigurationErrorExitCode = 2;
+    public const int ConfigurationErrorExitCode = DesLoc.Contract.Wire.TrainerExitCodes.ConfigurationError;
 
     /// <summary>Reasons the platform gives when it took a healthy pod away; such a restart is not the job's fault.</summary>
     private static readonly HashSet<string> s_disruptions = new(StringComparer.Ordinal)
@@ -25,13 +25,14 @@ public static class RestartPolicy
         string cause = exitCode is { } code
             ? $"exited with code {code}{(reason is null or "Error" ? "" : $" ({reason})")}"
             : $"failed ({reason ?? "unknown reason"})";
+        // Failing the job is no restart: only a replica that will be recreated counts towards maxRestarts.
         if (exitCode is { } exit && policy.Rules.FirstOrDefault(r => r.ExitCodes.Contains(exit)) is { } rule)
         {
-            return new Decision(rule.Action, Counted: true, cause);
+            return new Decision(rule.Action, Counted: rule.Action == FailureAction.Restart, cause);
         }
 
         return exitCode == ConfigurationErrorExitCode
-            ? new Decision(FailureAction.FailJob, Counted: true, cause + ", a configuration error")
+            ? new Decision(FailureAction.FailJob, Counted: false, cause + ", a configuration error")
             : new Decision(FailureAction.Restart, Counted: true, cause);
     }
 
