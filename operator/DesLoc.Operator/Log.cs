@@ -64,6 +64,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile of {Job} failed; retrying with backoff")]
     public static partial void ReconcileFailed(this ILogger logger, Exception error, string job);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Reconcile of {Job} met a conflict ({Reason}); redoing it on the fresh copy")]
+    public static partial void ReconcileConflict(this ILogger logger, string job, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Polling rank 0 of {Job} failed; trying again next poll")]
     public static partial void PollFailed(this ILogger logger, Exception error, string job);
 }

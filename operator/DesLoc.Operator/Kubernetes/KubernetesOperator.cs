@@ -188,6 +188,13 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
                     queue.AddAfter(key, after);
                 }
             }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict && !cancellation.IsCancellationRequested)
+            {
+                // Expected: the status was written from a copy the cache had not refreshed yet (a new job's first write
+                // usually is). Redone on the fresh copy; no stack trace, nothing failed.
+                logger.ReconcileConflict(key, e.Response.Content is { Length: > 0 } body ? Conflict(body) : e.Message);
+                queue.AddRateLimited(key);
+            }
             catch (Exception e) when (!cancellation.IsCancellationRequested)
             {
                 logger.ReconcileFailed(e, key);
@@ -197,6 +204,19 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
             {
                 queue.Done(key);
             }
+        }
+    }
+
+    /// <summary>The API server's Status message of a 409, or the body as it came.</summary>
+    private static string Conflict(string body)
+    {
+        try
+        {
+            return KubernetesJson.Deserialize<V1Status>(body)?.Message ?? body;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return body;
         }
     }
 

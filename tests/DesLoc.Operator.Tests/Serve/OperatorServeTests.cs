@@ -198,6 +198,24 @@ public sealed class OperatorServeTests
         Assert.Equal(3, harness.Pods("mended").Count);
     }
 
+    [Fact]
+    public async Task AConflictOnTheStatusWrite_IsRedone_AndLoggedAtDebugWithoutAStackTrace()
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        var log = new Kubernetes.CapturingLogger();
+        harness.StartOperator(logger: log);
+        harness.Server.FailNext("PUT", "/status", 409, times: 1);
+        await harness.CreateAsync(ServeHarness.Manifest("contested"));
+
+        await Eventually.TrueAsync(() => harness.Phase("contested") == "Pending", "the status is written after the 409", Timeout);
+        Assert.True(harness.Server.CountRequests("PUT", "/status") >= 2);
+        var conflict = Assert.Single(log.Entries, e => e.Message.Contains("conflict", StringComparison.Ordinal));
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Debug, conflict.Level);
+        Assert.Contains("ml/contested", conflict.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(log.Entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning);
+        Assert.All(log.Entries, e => Assert.Null(e.Exception));
+    }
+
     [Theory]
     [InlineData("  algorithm:\n    desloc:\n      kx: -4", "spec.algorithm.desloc.kx")]
     [InlineData("  algorithm:\n    type: DCTMomentum\n    dct:\n      chunk: 32\n      topK: 64", "spec.algorithm.dct.topK")]
