@@ -36,7 +36,7 @@ static int Usage(int code)
               run the job on this machine, its replicas as trainer processes, with a live progress display
           desloc-operator serve [--namespace NS] [--metrics-port 8080] [--leader-election[=false]] [--lease-namespace NS]
                                 [--identity NAME] [--workers 4] [--server URL]
-              reconcile LowCommJobs on the cluster (--server, else in-cluster config, else ~/.kube/config)
+              reconcile LowCommJobs on the cluster (--server, else $KUBECONFIG, else in-cluster config, else ~/.kube/config)
           desloc-operator crd [--output DIR]
               print the CustomResourceDefinition (or write it to DIR)
         """);

@@ -38,9 +38,30 @@ internal static class ServeCommand
             return 2;
         }
 
-        KubernetesClientConfiguration config = flags.TryGetValue("server", out string? server)
-            ? new KubernetesClientConfiguration { Host = server }
-            : KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig() : KubernetesClientConfiguration.BuildConfigFromConfigFile();
+        ClusterAccess access = ClusterAccess.Resolve(
+            flags.GetValueOrDefault("server"),
+            Environment.GetEnvironmentVariable("KUBECONFIG"),
+            KubernetesClientConfiguration.IsInCluster(),
+            Environment.GetEnvironmentVariable("HOME") ?? Environment.GetEnvironmentVariable("USERPROFILE"),
+            File.Exists);
+        if (access is ClusterAccess.Missing missing)
+        {
+            await Console.Error.WriteLineAsync(missing.Message);
+            return 2;
+        }
+
+        KubernetesClientConfiguration config;
+        try
+        {
+            config = access.Configuration();
+        }
+        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException
+            or YamlDotNet.Core.YamlException or ArgumentException or FormatException)
+        {
+            // A broken kubeconfig is the user's to fix: say which one and why, without a stack trace.
+            await Console.Error.WriteLineAsync($"serve: could not use {access.Describe()}: {e.Message}");
+            return 2;
+        }
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(metricsPort, listen => listen.Protocols = HttpProtocols.Http1));

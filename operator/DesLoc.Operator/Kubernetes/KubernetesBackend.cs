@@ -12,26 +12,62 @@ namespace DesLoc.Operator.Kubernetes;
 /// Carries out reconcile plans through the Kubernetes API. Creates tolerate "already exists" (a stale cache may ask
 /// twice; the API server keeps names unique) and deletes tolerate "not found". The status is replaced with the job's
 /// resourceVersion, so a decision made on a stale copy fails with 409 and is redone on the fresh one.
+/// Whether a job's Service and Secret exist is read from caches of them, so one deleted by hand is created again.
 /// </summary>
-public sealed class KubernetesBackend(IKubernetes client, EventRecorder events, CreationExpectations expectations) : IJobBackend
+public sealed class KubernetesBackend(
+    IKubernetes client, EventRecorder events, CreationExpectations expectations, ResourceCache<V1Service> services, ResourceCache<V1Secret> secrets)
+    : IJobBackend
 {
-    /// <summary>Jobs whose Service and Secret are known to exist, so they are not asked for again on every reconcile.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _children = new();
+    /// <summary>Children created but maybe not in their cache yet, so the next reconcile does not create them again.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _created = new();
 
-    public bool HasService(LowCommJob job) => _children.ContainsKey(ChildKey(job, "service"));
+    /// <summary>Tokens of Secrets deleted by hand: a recreated Secret carries the token the running replicas hold.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _lostTokens = new();
 
-    public bool HasSecret(LowCommJob job) => _children.ContainsKey(ChildKey(job, "secret"));
+    public bool HasService(LowCommJob job) =>
+        _created.ContainsKey(ChildKey(job, "service")) || Owned(services.Get(job.Metadata.NamespaceProperty, JobNames.Service(job.Metadata.Name)), job);
+
+    public bool HasSecret(LowCommJob job) =>
+        _created.ContainsKey(ChildKey(job, "secret")) || Owned(secrets.Get(job.Metadata.NamespaceProperty, JobNames.Secret(job.Metadata.Name)), job);
 
     public async Task CreateServiceAsync(V1Service service, CancellationToken cancellation)
     {
         await IgnoreConflict(() => client.CoreV1.CreateNamespacedServiceAsync(service, service.Metadata.NamespaceProperty, cancellationToken: cancellation));
-        _children[$"{service.Metadata.NamespaceProperty}/{service.Metadata.OwnerReferences[0].Uid}/service"] = true;
+        _created[ChildKey(service.Metadata.NamespaceProperty, service.Metadata.OwnerReferences[0].Uid, "service")] = true;
     }
 
     public async Task CreateSecretAsync(V1Secret secret, CancellationToken cancellation)
     {
+        string key = ChildKey(secret.Metadata.NamespaceProperty, secret.Metadata.OwnerReferences[0].Uid, "secret");
+        if (_lostTokens.TryGetValue(key, out byte[]? token))
+        {
+            secret.Data[JobNames.TokenKey] = token;
+        }
+
         await IgnoreConflict(() => client.CoreV1.CreateNamespacedSecretAsync(secret, secret.Metadata.NamespaceProperty, cancellationToken: cancellation));
-        _children[$"{secret.Metadata.NamespaceProperty}/{secret.Metadata.OwnerReferences[0].Uid}/secret"] = true;
+        _lostTokens.TryRemove(key, out _);
+        _created[key] = true;
+    }
+
+    /// <summary>
+    /// A child left its cache (deleted by hand, or with its job): it no longer counts as created, and a Secret's token is
+    /// kept for its replacement.
+    /// </summary>
+    public void ChildDeleted(IKubernetesObject<V1ObjectMeta> child)
+    {
+        ArgumentNullException.ThrowIfNull(child);
+        if (child.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true) is not { } owner)
+        {
+            return;
+        }
+
+        string kind = child is V1Secret ? "secret" : "service";
+        string key = ChildKey(child.Metadata.NamespaceProperty, owner.Uid, kind);
+        _created.TryRemove(key, out _);
+        if (child is V1Secret { Data: { } data } && data.TryGetValue(JobNames.TokenKey, out byte[]? token))
+        {
+            _lostTokens[key] = token;
+        }
     }
 
     public async Task CreatePodAsync(V1Pod pod, CancellationToken cancellation)
@@ -113,11 +149,20 @@ public sealed class KubernetesBackend(IKubernetes client, EventRecorder events, 
     /// <summary>A deleted job's children are gone with it; forget that they existed.</summary>
     public void Forget(string ns, string uid)
     {
-        _children.TryRemove($"{ns}/{uid}/service", out _);
-        _children.TryRemove($"{ns}/{uid}/secret", out _);
+        foreach (string kind in (string[])["service", "secret"])
+        {
+            _created.TryRemove(ChildKey(ns, uid, kind), out _);
+            _lostTokens.TryRemove(ChildKey(ns, uid, kind), out _);
+        }
     }
 
-    private static string ChildKey(LowCommJob job, string kind) => $"{job.Metadata.NamespaceProperty}/{job.Metadata.Uid}/{kind}";
+    private static string ChildKey(LowCommJob job, string kind) => ChildKey(job.Metadata.NamespaceProperty, job.Metadata.Uid, kind);
+
+    private static string ChildKey(string? ns, string uid, string kind) => $"{ns}/{uid}/{kind}";
+
+    /// <summary>An object of the job's child's name counts only when this job controls it (not a stranger's, not a predecessor's).</summary>
+    private static bool Owned(IKubernetesObject<V1ObjectMeta>? child, LowCommJob job) =>
+        child?.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Uid == job.Metadata.Uid) == true;
 
     private static async Task IgnoreConflict(Func<Task> create)
     {

@@ -47,8 +47,9 @@ public sealed record OperatorOptions
 
 /// <summary>
 /// `serve`: the controller around <see cref="JobController"/>, client-go style. Caches list and watch LowCommJobs and
-/// the operator's pods; every change of a job or of a pod it owns puts the job's key on a rate-limited work queue;
-/// workers reconcile one key at a time. Only the leader (a Lease) runs the controllers; a standby waits.
+/// the operator's pods, Services and Secrets; every change of a job or of a pod it owns, and every deletion of its
+/// Service or Secret, puts the job's key on a rate-limited work queue; workers reconcile one key at a time. Only the
+/// leader (a Lease) runs the controllers; a standby waits.
 /// </summary>
 public sealed class KubernetesOperator(IKubernetes client, OperatorOptions options, OperatorMetrics metrics, ILogger logger)
 {
@@ -80,15 +81,17 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
     {
         var expectations = new CreationExpectations();
         using var events = new EventRecorder(client, logger: logger);
-        var backend = new KubernetesBackend(client, events, expectations);
-        var controller = new JobController(backend, metrics);
         using var monitor = new TrainerMonitor(logger);
         using var queue = new WorkQueue<string>();
+        const string managed = $"{JobNames.ManagedByLabel}={JobNames.ManagedBy}";
         var jobs = new ResourceCache<LowCommJob>(
             KubernetesSources.Custom<LowCommJob>(client, LowCommJob.Group, LowCommJob.Version, LowCommJob.Plural, options.Namespace),
             logger, resyncPeriod: options.Resync);
-        var pods = new ResourceCache<V1Pod>(
-            KubernetesSources.Pods(client, options.Namespace, $"{JobNames.ManagedByLabel}={JobNames.ManagedBy}"), logger);
+        var pods = new ResourceCache<V1Pod>(KubernetesSources.Pods(client, options.Namespace, managed), logger);
+        var services = new ResourceCache<V1Service>(KubernetesSources.Services(client, options.Namespace, managed), logger);
+        var secrets = new ResourceCache<V1Secret>(KubernetesSources.Secrets(client, options.Namespace, managed), logger);
+        var backend = new KubernetesBackend(client, events, expectations, services, secrets);
+        var controller = new JobController(backend, metrics);
         jobs.Changed += change =>
         {
             if (change.New is null && change.Old is { } deleted)
@@ -117,13 +120,32 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
                 queue.Add(ObjectKey.Of(pod.Metadata.NamespaceProperty, owner.Name));
             }
         };
+        // A Service or Secret deleted by hand (not with its job) is noticed here and created again by the reconcile.
+        void ChildChanged<T>(ResourceChange<T> change)
+            where T : class, IKubernetesObject<V1ObjectMeta>
+        {
+            if (change.New is not null || change.Old is not { } gone
+                || gone.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && o.Kind == LowCommJob.KindName) is not { } owner
+                || jobs.Get(gone.Metadata.NamespaceProperty, owner.Name)?.Metadata.Uid != owner.Uid)
+            {
+                return;
+            }
+
+            backend.ChildDeleted(gone);
+            queue.Add(ObjectKey.Of(gone.Metadata.NamespaceProperty, owner.Name));
+        }
+
+        services.Changed += ChildChanged;
+        secrets.Changed += ChildChanged;
 
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        Task caches = Task.WhenAll(jobs.RunAsync(stopping.Token), pods.RunAsync(stopping.Token));
+        Task caches = Task.WhenAll(jobs.RunAsync(stopping.Token), pods.RunAsync(stopping.Token), services.RunAsync(stopping.Token), secrets.RunAsync(stopping.Token));
         try
         {
             await jobs.WaitForSyncAsync(stopping.Token);
             await pods.WaitForSyncAsync(stopping.Token);
+            await services.WaitForSyncAsync(stopping.Token);
+            await secrets.WaitForSyncAsync(stopping.Token);
             Synced = true;
             Task[] workers = [.. Enumerable.Range(0, options.Workers).Select(_ => WorkAsync(queue, jobs, pods, backend, controller, monitor, expectations, stopping.Token))];
             Task polling = PollTrainersAsync(jobs, monitor, queue, stopping.Token);
@@ -166,6 +188,13 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
                     queue.AddAfter(key, after);
                 }
             }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict && !cancellation.IsCancellationRequested)
+            {
+                // Expected: the status was written from a copy the cache had not refreshed yet (a new job's first write
+                // usually is). Redone on the fresh copy; no stack trace, nothing failed.
+                logger.ReconcileConflict(key, e.Response.Content is { Length: > 0 } body ? Conflict(body) : e.Message);
+                queue.AddRateLimited(key);
+            }
             catch (Exception e) when (!cancellation.IsCancellationRequested)
             {
                 logger.ReconcileFailed(e, key);
@@ -175,6 +204,19 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
             {
                 queue.Done(key);
             }
+        }
+    }
+
+    /// <summary>The API server's Status message of a 409, or the body as it came.</summary>
+    private static string Conflict(string body)
+    {
+        try
+        {
+            return KubernetesJson.Deserialize<V1Status>(body)?.Message ?? body;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return body;
         }
     }
 

@@ -34,6 +34,50 @@ public static class KubernetesSources
                     timeoutSeconds: watchTimeoutSeconds, onError: onError, cancellationToken: ct));
     }
 
+    /// <summary>Services of one namespace (or all) matching a label selector: the operator's own, to see them deleted.</summary>
+    public static IResourceSource<V1Service> Services(
+        IKubernetes client, string? @namespace, string? labelSelector, int watchTimeoutSeconds = DefaultWatchTimeoutSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return new DelegateSource<V1Service>(
+            async ct =>
+            {
+                var list = @namespace is null
+                    ? await client.CoreV1.ListServiceForAllNamespacesAsync(labelSelector: labelSelector, cancellationToken: ct).ConfigureAwait(false)
+                    : await client.CoreV1.ListNamespacedServiceAsync(@namespace, labelSelector: labelSelector, cancellationToken: ct).ConfigureAwait(false);
+                return ([.. list.Items ?? []], list.Metadata?.ResourceVersion ?? "");
+            },
+            (from, onError, ct) => @namespace is null
+                ? client.CoreV1.WatchListServiceForAllNamespacesAsync(
+                    allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: from,
+                    timeoutSeconds: watchTimeoutSeconds, onError: onError, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedServiceAsync(
+                    @namespace, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: from,
+                    timeoutSeconds: watchTimeoutSeconds, onError: onError, cancellationToken: ct));
+    }
+
+    /// <summary>Secrets of one namespace (or all) matching a label selector: the operator's own, to see them deleted.</summary>
+    public static IResourceSource<V1Secret> Secrets(
+        IKubernetes client, string? @namespace, string? labelSelector, int watchTimeoutSeconds = DefaultWatchTimeoutSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return new DelegateSource<V1Secret>(
+            async ct =>
+            {
+                var list = @namespace is null
+                    ? await client.CoreV1.ListSecretForAllNamespacesAsync(labelSelector: labelSelector, cancellationToken: ct).ConfigureAwait(false)
+                    : await client.CoreV1.ListNamespacedSecretAsync(@namespace, labelSelector: labelSelector, cancellationToken: ct).ConfigureAwait(false);
+                return ([.. list.Items ?? []], list.Metadata?.ResourceVersion ?? "");
+            },
+            (from, onError, ct) => @namespace is null
+                ? client.CoreV1.WatchListSecretForAllNamespacesAsync(
+                    allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: from,
+                    timeoutSeconds: watchTimeoutSeconds, onError: onError, cancellationToken: ct)
+                : client.CoreV1.WatchListNamespacedSecretAsync(
+                    @namespace, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: from,
+                    timeoutSeconds: watchTimeoutSeconds, onError: onError, cancellationToken: ct));
+    }
+
     /// <summary>
     /// Custom objects of <paramref name="group"/>/<paramref name="version"/> <paramref name="plural"/>, in one
     /// namespace or cluster-wide. The client returns them untyped (JSON), so they are deserialized here.

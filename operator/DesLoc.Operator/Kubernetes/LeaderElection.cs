@@ -11,6 +11,8 @@ namespace DesLoc.Operator.Kubernetes;
 /// Leader election on a coordination/v1 Lease, over the client's <see cref="LeaderElector"/>: runs the leader's
 /// work while this replica leads (cancelling its token when leadership is lost) and, unlike the client's elector,
 /// releases the lease when it stops, so a standby takes over within a retry period instead of a lease duration.
+/// The client's elector lets a failed connection (an <see cref="HttpRequestException"/>, not an HTTP error) escape at
+/// once; such failures are retried here with jittered exponential backoff, one warning per streak.
 /// </summary>
 public sealed class LeaderElection
 {
@@ -22,6 +24,8 @@ public sealed class LeaderElection
     private readonly TimeSpan _leaseDuration;
     private readonly TimeSpan _renewDeadline;
     private readonly TimeSpan _retryPeriod;
+    private readonly TimeProvider _time;
+    private readonly RetryStreak _streak;
     private volatile bool _isLeader;
     private volatile string? _leader;
 
@@ -32,7 +36,10 @@ public sealed class LeaderElection
     /// <param name="logger">Where transitions and failures are logged.</param>
     /// <param name="leaseDuration">How long a standby waits for an unrenewed lease (15 s when null).</param>
     /// <param name="renewDeadline">How long the leader keeps trying to renew before it gives up (10 s when null).</param>
-    /// <param name="retryPeriod">How often electors try to acquire or renew (2 s when null).</param>
+    /// <param name="retryPeriod">How often electors try to acquire or renew (2 s when null); the first backoff after a failure.</param>
+    /// <param name="time">The clock for the backoff after failures; the system clock when null.</param>
+    /// <param name="retryCap">The backoff's cap (30 s when null).</param>
+    /// <param name="random">Draws the backoff's jitter, 0..1 (<see cref="Random.Shared"/> when null).</param>
     public LeaderElection(
         IKubernetes client,
         string leaseNamespace,
@@ -41,7 +48,10 @@ public sealed class LeaderElection
         ILogger? logger = null,
         TimeSpan? leaseDuration = null,
         TimeSpan? renewDeadline = null,
-        TimeSpan? retryPeriod = null)
+        TimeSpan? retryPeriod = null,
+        TimeProvider? time = null,
+        TimeSpan? retryCap = null,
+        Func<double>? random = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(identity);
         _client = client;
@@ -54,6 +64,8 @@ public sealed class LeaderElection
         _retryPeriod = retryPeriod ?? TimeSpan.FromSeconds(2);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(_renewDeadline, _leaseDuration, nameof(renewDeadline));
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(_retryPeriod, _renewDeadline, nameof(retryPeriod));
+        _time = time ?? TimeProvider.System;
+        _streak = new RetryStreak(_retryPeriod, retryCap ?? TimeSpan.FromSeconds(30), random);
     }
 
     /// <summary>Raised when this replica becomes the leader (before the leader's work starts).</summary>
@@ -80,7 +92,7 @@ public sealed class LeaderElection
     public async Task RunAsync(Func<CancellationToken, Task> whileLeading, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(whileLeading);
-        var config = new LeaderElectionConfig(new LeaseLock(_client, _namespace, _name, _identity))
+        var config = new LeaderElectionConfig(new ReachabilityLock(new LeaseLock(_client, _namespace, _name, _identity), Reached))
         {
             LeaseDuration = _leaseDuration,
             RenewDeadline = _renewDeadline,
@@ -93,7 +105,15 @@ public sealed class LeaderElection
             _logger.NewLeader(leader, _namespace, _name);
             NewLeader?.Invoke(leader ?? "");
         };
-        elector.OnError += e => _logger.ElectionFailed(e, _namespace, _name);
+        // The elector reports here what it handles itself (a 404 before the lease exists, a failed renewal that ends
+        // the term): worth a debug line, not a stack trace.
+        elector.OnError += e =>
+        {
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                _logger.ElectionError(_namespace, _name, RetryStreak.Reason(e));
+            }
+        };
 
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -101,6 +121,7 @@ public sealed class LeaderElection
             using var leading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             Task? work = null;
             var workEndedFirst = false;
+            Exception? failed = null;
 
             void OnStarted()
             {
@@ -144,7 +165,7 @@ public sealed class LeaderElection
             }
             catch (Exception e)
             {
-                _logger.ElectionFailed(e, _namespace, _name);
+                failed = e;
             }
             finally
             {
@@ -152,6 +173,11 @@ public sealed class LeaderElection
                 elector.OnStoppedLeading -= OnStopped;
                 _isLeader = false;
                 await leading.CancelAsync().ConfigureAwait(false);
+            }
+
+            if (failed is not null)
+            {
+                await BackOffAsync(failed, cancellationToken).ConfigureAwait(false);
             }
 
             if (work is null)
@@ -215,8 +241,71 @@ public sealed class LeaderElection
         }
         catch (Exception e)
         {
-            _logger.ReleaseFailed(e, _namespace, _name);
+            _logger.ReleaseFailed(_namespace, _name, RetryStreak.Reason(e));
             return false;
+        }
+    }
+
+    /// <summary>Waits out the backoff after an attempt that failed; the first failure of a streak is a warning.</summary>
+    private async Task BackOffAsync(Exception failure, CancellationToken cancellationToken)
+    {
+        var (failures, delay) = _streak.Failed();
+        if (failures == 1)
+        {
+            _logger.ElectionFailing(_namespace, _name, RetryStreak.Reason(failure), delay);
+        }
+        else if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            _logger.ElectionStillFailing(_namespace, _name, failures, RetryStreak.Reason(failure), delay);
+        }
+
+        try
+        {
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>A lease call came back (whatever it said): the API server is reachable, so a failure streak ends.</summary>
+    private void Reached()
+    {
+        if (_streak.Succeeded() is > 0 and var failures)
+        {
+            _logger.ElectionRecovered(_namespace, _name, failures);
+        }
+    }
+
+    /// <summary>The lease lock, telling <paramref name="reached"/> of every call that got an answer from the server.</summary>
+    private sealed class ReachabilityLock(ILock inner, Action reached) : ILock
+    {
+        public string Identity => inner.Identity;
+
+        public string Describe() => inner.Describe();
+
+        public Task<LeaderElectionRecord> GetAsync(CancellationToken cancellationToken = default) =>
+            Observe(inner.GetAsync(cancellationToken));
+
+        public Task<bool> CreateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default) =>
+            Observe(inner.CreateAsync(record, cancellationToken));
+
+        public Task<bool> UpdateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default) =>
+            Observe(inner.UpdateAsync(record, cancellationToken));
+
+        private async Task<TResult> Observe<TResult>(Task<TResult> call)
+        {
+            try
+            {
+                TResult result = await call.ConfigureAwait(false);
+                reached();
+                return result;
+            }
+            catch (k8s.Autorest.HttpOperationException)
+            {
+                reached(); // an HTTP error (404 before the lease exists, 409) is an answer
+                throw;
+            }
         }
     }
 }

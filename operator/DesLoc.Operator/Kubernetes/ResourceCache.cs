@@ -8,7 +8,8 @@ namespace DesLoc.Operator.Kubernetes;
 /// <summary>
 /// An informer: lists, then watches forever from the last resourceVersion (which every event, bookmarks included,
 /// advances), watches again when a stream ends, lists again on 410 Gone and delivers the differences (deletes for
-/// objects that vanished), re-delivers every object each resync period, and retries failed calls with backoff.
+/// objects that vanished), re-delivers every object each resync period, and retries failed calls with jittered
+/// exponential backoff, logging one warning per failure streak.
 /// Keeps an index of objects by their controller owner's uid.
 /// </summary>
 public sealed class ResourceCache<T>
@@ -24,6 +25,7 @@ public sealed class ResourceCache<T>
     private readonly TimeSpan? _resyncPeriod;
     private readonly TimeSpan _retryBase;
     private readonly TimeSpan _retryCap;
+    private readonly Func<double>? _random;
     private readonly string _kind = typeof(T).Name;
     private string? _resourceVersion;
 
@@ -33,13 +35,15 @@ public sealed class ResourceCache<T>
     /// <param name="resyncPeriod">How often every cached object is delivered again; never when null.</param>
     /// <param name="retryBase">The first retry's delay after a failed list or watch (1 s when null), doubling.</param>
     /// <param name="retryCap">The retry delay's cap (30 s when null).</param>
+    /// <param name="random">Draws the retry delay's jitter, 0..1 (<see cref="Random.Shared"/> when null).</param>
     public ResourceCache(
         IResourceSource<T> source,
         ILogger? logger = null,
         TimeProvider? time = null,
         TimeSpan? resyncPeriod = null,
         TimeSpan? retryBase = null,
-        TimeSpan? retryCap = null)
+        TimeSpan? retryCap = null,
+        Func<double>? random = null)
     {
         _source = source;
         _logger = logger ?? NullLogger.Instance;
@@ -47,6 +51,7 @@ public sealed class ResourceCache<T>
         _resyncPeriod = resyncPeriod;
         _retryBase = retryBase ?? TimeSpan.FromSeconds(1);
         _retryCap = retryCap ?? TimeSpan.FromSeconds(30);
+        _random = random;
         if (resyncPeriod is { } period)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(period, TimeSpan.Zero, nameof(resyncPeriod));
@@ -131,7 +136,8 @@ public sealed class ResourceCache<T>
 
     private async Task ListAndWatchAsync(CancellationToken cancellationToken)
     {
-        var failures = 0;
+        var streak = new RetryStreak(_retryBase, _retryCap, _random);
+        var warned = false; // empty watch streams count towards the backoff quietly; the first error still warns
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -144,17 +150,18 @@ public sealed class ResourceCache<T>
                     Replace(items, version);
                     _logger.Listed(items.Count, _kind, version);
                     from = version;
+                    warned = Recovered(streak, warned);
                 }
 
-                var delivered = await WatchOnceAsync(from, cancellationToken).ConfigureAwait(false);
-
-                // The stream ended (server timeout or a dropped connection): watch again from where it stopped; a
-                // stream that ended empty counts as a failure, so a server that closes at once is not hammered.
-                failures = delivered ? 0 : failures + 1;
-                if (failures > 0)
+                if (await WatchOnceAsync(from, cancellationToken).ConfigureAwait(false))
                 {
-                    await Task.Delay(Backoff(failures), _time, cancellationToken).ConfigureAwait(false);
+                    warned = Recovered(streak, warned);
+                    continue;
                 }
+
+                // The stream ended empty (server timeout or a dropped connection): watch again from where it stopped,
+                // after a quiet backoff, so a server that closes at once is not hammered.
+                await Task.Delay(streak.Failed().Delay, _time, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && WatchErrors.IsGone(e))
             {
@@ -166,12 +173,31 @@ public sealed class ResourceCache<T>
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                failures++;
-                var delay = Backoff(failures);
-                _logger.ListWatchFailed(e, _kind, failures, delay);
+                var (failures, delay) = streak.Failed();
+                if (!warned)
+                {
+                    warned = true;
+                    _logger.ListWatchFailing(_kind, RetryStreak.Reason(e), delay);
+                }
+                else if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    _logger.ListWatchStillFailing(_kind, failures, RetryStreak.Reason(e), delay);
+                }
+
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>Ends a failure streak, saying so once if it was warned of; returns the new "warned" (false).</summary>
+    private bool Recovered(RetryStreak streak, bool warned)
+    {
+        if (streak.Succeeded() is var failures && warned)
+        {
+            _logger.ListWatchRecovered(_kind, failures);
+        }
+
+        return false;
     }
 
     /// <summary>Applies one watch stream until it ends; true when it delivered at least one event.</summary>
@@ -321,11 +347,5 @@ public sealed class ResourceCache<T>
             // One handler's bug must not stop the informer.
             _logger.HandlerFailed(e, _kind);
         }
-    }
-
-    private TimeSpan Backoff(int failures)
-    {
-        var ticks = _retryBase.Ticks * Math.Pow(2, Math.Min(failures - 1, 30));
-        return ticks >= _retryCap.Ticks ? _retryCap : TimeSpan.FromTicks((long)ticks);
     }
 }

@@ -72,8 +72,8 @@ public sealed partial class ChartTemplateTests
             ["desloc.dev/lowcommjobs/status"] = "update",
             ["desloc.dev/lowcommjobs/finalizers"] = "update",
             ["/pods"] = "create,delete,get,list,watch",
-            ["/services"] = "create,get",
-            ["/secrets"] = "create,get",
+            ["/services"] = "create,get,list,watch",
+            ["/secrets"] = "create,get,list,watch",
             ["/events"] = "create,get,patch",
         }, grants);
     }

@@ -224,7 +224,8 @@ public sealed class ResourceCacheTests : IAsyncLifetime, IDisposable
 
     private void Start(TimeSpan? resync = null)
     {
-        _cache = new ResourceCache<V1Pod>(_source, time: _time, resyncPeriod: resync);
+        // The jitter at its top: each retry waits the full exponential step, so the delays below are exact.
+        _cache = new ResourceCache<V1Pod>(_source, time: _time, resyncPeriod: resync, random: () => 1);
         _cache.Changed += _changes.Enqueue;
         _run = _cache.RunAsync(_stop.Token);
     }

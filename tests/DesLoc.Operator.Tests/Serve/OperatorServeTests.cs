@@ -169,6 +169,53 @@ public sealed class OperatorServeTests
         Assert.True(harness.Server.CountRequests("PUT", "/status") >= 3);
     }
 
+    [Fact]
+    public async Task AServiceOrSecretDeletedByHand_IsCreatedAgain_TheSecretWithTheTokenTheReplicasHold()
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        harness.StartOperator();
+        await harness.CreateAsync(ServeHarness.Manifest("mended"));
+        await Eventually.TrueAsync(
+            () => harness.Server.Get("v1", "services", "ml", "mended") is not null && harness.Server.Get("v1", "secrets", "ml", "mended-desloc") is not null,
+            "the Service and the Secret exist", Timeout);
+        string serviceUid = harness.Server.Get("v1", "services", "ml", "mended")!["metadata"]!["uid"]!.GetValue<string>();
+        JsonNode secret = harness.Server.Get("v1", "secrets", "ml", "mended-desloc")!;
+        string secretUid = secret["metadata"]!["uid"]!.GetValue<string>();
+        string token = secret["data"]!["token"]!.GetValue<string>();
+
+        await harness.Client.CoreV1.DeleteNamespacedServiceAsync("mended", "ml");
+        await Eventually.TrueAsync(
+            () => harness.Server.Get("v1", "services", "ml", "mended")?["metadata"]?["uid"]?.GetValue<string>() is { } uid && uid != serviceUid,
+            "the Service is created again", Timeout);
+
+        await harness.Client.CoreV1.DeleteNamespacedSecretAsync("mended-desloc", "ml");
+        await Eventually.TrueAsync(
+            () => harness.Server.Get("v1", "secrets", "ml", "mended-desloc")?["metadata"]?["uid"]?.GetValue<string>() is { } uid && uid != secretUid,
+            "the Secret is created again", Timeout);
+        JsonNode recreated = harness.Server.Get("v1", "secrets", "ml", "mended-desloc")!;
+        Assert.Equal(token, recreated["data"]!["token"]!.GetValue<string>());   // running replicas keep talking to new ones
+        Assert.Equal(harness.Job("mended")!["metadata"]!["uid"]!.GetValue<string>(), recreated["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>());
+        Assert.Equal(3, harness.Pods("mended").Count);
+    }
+
+    [Fact]
+    public async Task AConflictOnTheStatusWrite_IsRedone_AndLoggedAtDebugWithoutAStackTrace()
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        var log = new Kubernetes.CapturingLogger();
+        harness.StartOperator(logger: log);
+        harness.Server.FailNext("PUT", "/status", 409, times: 1);
+        await harness.CreateAsync(ServeHarness.Manifest("contested"));
+
+        await Eventually.TrueAsync(() => harness.Phase("contested") == "Pending", "the status is written after the 409", Timeout);
+        Assert.True(harness.Server.CountRequests("PUT", "/status") >= 2);
+        var conflict = Assert.Single(log.Entries, e => e.Message.Contains("conflict", StringComparison.Ordinal));
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Debug, conflict.Level);
+        Assert.Contains("ml/contested", conflict.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(log.Entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning);
+        Assert.All(log.Entries, e => Assert.Null(e.Exception));
+    }
+
     [Theory]
     [InlineData("  algorithm:\n    desloc:\n      kx: -4", "spec.algorithm.desloc.kx")]
     [InlineData("  algorithm:\n    type: DCTMomentum\n    dct:\n      chunk: 32\n      topK: 64", "spec.algorithm.dct.topK")]

@@ -46,7 +46,8 @@ internal sealed class ServeHarness : IAsyncDisposable
         return harness;
     }
 
-    public KubernetesOperator StartOperator(string identity = "operator-a", bool leaderElection = false, OperatorMetrics? metrics = null)
+    public KubernetesOperator StartOperator(
+        string identity = "operator-a", bool leaderElection = false, OperatorMetrics? metrics = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         var options = new OperatorOptions
         {
@@ -60,7 +61,7 @@ internal sealed class ServeHarness : IAsyncDisposable
             RetryPeriod = TimeSpan.FromMilliseconds(500),
             TrainerPoll = TimeSpan.FromHours(1), // no trainers run behind this API server
         };
-        var host = new KubernetesOperator(Client, options, metrics ?? new OperatorMetrics(), NullLogger.Instance);
+        var host = new KubernetesOperator(Client, options, metrics ?? new OperatorMetrics(), logger ?? NullLogger.Instance);
         var stop = new CancellationTokenSource();
         _operators.Add((host, stop, Task.Run(() => host.RunAsync(stop.Token))));
         return host;
