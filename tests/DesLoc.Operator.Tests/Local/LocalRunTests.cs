@@ -3,6 +3,7 @@ using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Local;
 using DesLoc.Operator.Reconciliation;
 using DesLoc.Testing;
+using Spectre.Console;
 
 namespace DesLoc.Operator.Tests.Local;
 
@@ -131,6 +132,34 @@ public sealed class LocalRunTests
         Assert.True(sync.Periods["params"] > 4, $"periods {string.Join(", ", sync.Periods)}");
         Assert.Equal(3 * sync.Periods["params"], sync.Periods["m1"]);
         Assert.InRange(sync.Periods["params"], 4, 16);
+        Directory.Delete(runDirectory, recursive: true);
+    }
+
+    /// <summary>
+    /// A job the CRD accepts but no replica can train (its data file is missing): `run` fails it at once, counts no
+    /// restart, and its summary says what the trainer said, not only "exited with code 2".
+    /// </summary>
+    [Fact]
+    public async Task ConfigurationErrorOfTheTrainer_FailsTheRunWithItsReasonInTheSummary_AndCountsNoRestart()
+    {
+        LowCommJob job = LocalJobs.Parse("missing-data", 2, "  data: {path: /nonexistent/book.txt}");
+        string runDirectory = Directory.CreateTempSubdirectory("desloc-missing-data-").FullName;
+        var options = new LocalRunOptions(runDirectory, runDirectory, TrainerCommand.Locate(null));
+        using var timeout = new CancellationTokenSource(s_timeout);
+
+        LocalRunResult result = await LocalRunner.RunAsync(job, options, view: null, started: null, timeout.Token);
+        var output = new StringWriter();
+        using (var display = new ProgressDisplay(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No })))
+        {
+            display.PrintSummary(job, result, runDirectory);
+        }
+
+        Assert.Equal(JobPhase.Failed, result.Status.Phase);
+        Assert.Equal(0, result.Status.Restarts);
+        Assert.Contains("spec.data.path: no file at '/nonexistent/book.txt'", result.Status.Message);
+        Assert.Contains(result.Events, e => e.Type == "Warning" && e.Message.Contains("no file at", StringComparison.Ordinal));
+        string summary = string.Join(" ", output.ToString().Split((char[])['\n', '│', ' '], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("no file at '/nonexistent/book.txt'", summary);
         Directory.Delete(runDirectory, recursive: true);
     }
 }

@@ -61,4 +61,32 @@ public sealed class DesiredObjectsTests
         Assert.False(config.RootElement.TryGetProperty("suspend", out _));
         Assert.True(config.RootElement.GetProperty("sync").GetProperty("adaptive").GetProperty("enabled").GetBoolean());
     }
+
+    [Fact]
+    public void Pod_MeetsPodSecurityRestricted_MountsNoServiceAccountToken_AndKeepsTheTrainersLastWords()
+    {
+        V1Pod pod = DesiredObjects.Pod(Jobs.New(), 0, Jobs.Layout, restarts: 0);
+        V1Container trainer = pod.Spec.Containers.Single(c => c.Name == "trainer");
+
+        Assert.False(pod.Spec.AutomountServiceAccountToken);
+        Assert.True(pod.Spec.SecurityContext.RunAsNonRoot);
+        Assert.Equal("RuntimeDefault", pod.Spec.SecurityContext.SeccompProfile.Type);
+        Assert.False(trainer.SecurityContext.AllowPrivilegeEscalation);
+        Assert.Equal(["ALL"], trainer.SecurityContext.Capabilities.Drop);
+        Assert.Equal("FallbackToLogsOnError", trainer.TerminationMessagePolicy);
+    }
+
+    [Fact]
+    public void Pod_KeepsWhatTheTemplateSetsItself()
+    {
+        LowCommJob job = Jobs.New();
+        job.Spec.Template.Spec.AutomountServiceAccountToken = true;
+        job.Spec.Template.Spec.Containers[0].SecurityContext = new V1SecurityContext { RunAsUser = 1000, AllowPrivilegeEscalation = true };
+
+        V1Pod pod = DesiredObjects.Pod(job, 0, Jobs.Layout, restarts: 0);
+
+        Assert.True(pod.Spec.AutomountServiceAccountToken);
+        Assert.True(pod.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation);
+        Assert.Equal(1000, pod.Spec.Containers[0].SecurityContext.RunAsUser);
+    }
 }

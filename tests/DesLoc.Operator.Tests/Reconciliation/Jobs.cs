@@ -40,7 +40,7 @@ internal static class Jobs
 
     public static ReplicaLayout Layout => ReplicaLayout.Cluster("train", "ml", new CheckpointSpec());
 
-    public static V1Pod Pod(LowCommJob job, int index, string phase, int? exitCode = null, string? reason = null, string? uid = null, int restarts = 0)
+    public static V1Pod Pod(LowCommJob job, int index, string phase, int? exitCode = null, string? reason = null, string? uid = null, int restarts = 0, string? message = null)
     {
         V1Pod pod = DesiredObjects.Pod(job, index, Layout, restarts);
         pod.Metadata.Uid = uid ?? $"pod-{index}";
@@ -50,7 +50,7 @@ internal static class Jobs
             Reason = reason,
             Conditions = [new V1PodCondition { Type = "Ready", Status = phase == "Running" ? "True" : "False" }],
             ContainerStatuses = exitCode is { } code
-                ? [new V1ContainerStatus { Name = "trainer", State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = code, FinishedAt = T0 } } }]
+                ? [new V1ContainerStatus { Name = "trainer", State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = code, FinishedAt = T0, Message = message } } }]
                 : [],
         };
         return pod;

@@ -22,6 +22,10 @@ internal static class ApiErrors
     public static ApiException AlreadyExists(ResourceType type, string name) =>
         Failure(409, "AlreadyExists", $"{type.QualifiedResource} \"{name}\" already exists", Details(type, name, type.Plural));
 
+    /// <summary>403 as an admission plugin answers: <c>pods "x" is forbidden: ...</c>.</summary>
+    public static ApiException Forbidden(ResourceType type, string name, string reason) =>
+        Failure(403, "Forbidden", $"{type.QualifiedResource} \"{name}\" is forbidden: {reason}", Details(type, name, type.Plural));
+
     public static ApiException Conflict(ResourceType type, string name) =>
         Failure(
             409,

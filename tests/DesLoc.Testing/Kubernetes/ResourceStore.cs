@@ -78,6 +78,7 @@ internal sealed class ResourceStore(ResourceCatalog catalog, TestApiServerOption
             }
 
             Validate(type, name, obj, null);
+            AdmitPod(type, ns, name, obj);
             Commit(type, ns, name, obj, "ADDED", null);
             if (ResourceCatalog.IsCrd(type))
             {
@@ -371,6 +372,23 @@ internal sealed class ResourceStore(ResourceCatalog catalog, TestApiServerOption
         if (violations.Count > 0)
         {
             throw ApiErrors.Invalid(type, name, violations);
+        }
+    }
+
+    /// <summary>Pod Security admission: a namespace labelled to enforce <c>restricted</c> refuses pods that break it.</summary>
+    private void AdmitPod(ResourceType type, string ns, string name, JsonObject pod)
+    {
+        if (type.Group.Length != 0 || type.Plural != "pods"
+            || !Bucket(new StoreKey("", "namespaces")).TryGetValue(("", ns), out JsonObject? namespaceObject)
+            || namespaceObject["metadata"]?["labels"]?[PodSecurity.EnforceLabel]?.GetValue<string>() != "restricted")
+        {
+            return;
+        }
+
+        IReadOnlyList<string> violations = PodSecurity.RestrictedViolations(pod);
+        if (violations.Count > 0)
+        {
+            throw ApiErrors.Forbidden(type, name, $"violates PodSecurity \"restricted:latest\": {string.Join(", ", violations)}");
         }
     }
 

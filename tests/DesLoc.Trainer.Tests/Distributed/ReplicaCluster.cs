@@ -71,6 +71,7 @@ internal sealed class ReplicaCluster : IDisposable
         start.Environment[ReplicaEnvironment.GrpcPortVariable] = _grpcPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment[ReplicaEnvironment.MetricsPortVariable] = _metricsPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment[ReplicaEnvironment.BindAddressVariable] = "127.0.0.1";
+        start.Environment[DesLoc.Contract.Wire.TrainerEnvironment.TerminationMessagePath] = TerminationMessagePath(rank);
         var process = new Process { StartInfo = start };
         string log = LogPath(rank);
         var writer = new StreamWriter(log, append: true) { AutoFlush = true };
@@ -134,6 +135,11 @@ internal sealed class ReplicaCluster : IDisposable
             }
         }
     }
+
+    /// <summary>What replica <paramref name="rank"/> wrote to its termination-message path, or null.</summary>
+    public string? TerminationMessage(int rank) => File.Exists(TerminationMessagePath(rank)) ? File.ReadAllText(TerminationMessagePath(rank)) : null;
+
+    private string TerminationMessagePath(int rank) => Path.Combine(Directory, $"rank-{rank}.termination");
 
     public string Log(int rank) => File.Exists(LogPath(rank)) ? ReadShared(LogPath(rank)) : "";
 
