@@ -97,6 +97,9 @@ public sealed record SyncStatus
 
     public DateTime? LastChangeTime { get; init; }
 
+    [Description("When the adaptive controller last judged a full measurement window (whether or not it changed anything).")]
+    public DateTime? LastDecisionTime { get; init; }
+
     [Description("Period changes made by the adaptive controller.")]
     public int Changes { get; init; }
 }

@@ -11,7 +11,7 @@ namespace DesLoc.Operator.Controllers;
 /// backend, writing the status only when it changed. A pod the API server refuses is recorded in the status and as an
 /// Event (<see cref="JobReconciler.AfterCreation"/>), and the reconcile then fails so that the work queue backs off.
 /// </summary>
-public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics = null)
+public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics = null, ITrainerControl? trainers = null)
 {
     public async Task<ReconcilePlan> ReconcileAsync(JobObservation observed, ReplicaLayout layout, CancellationToken cancellation)
     {
@@ -35,6 +35,12 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
             CreationRefusal?[] refused = await Task.WhenAll(plan.CreatePods.Select(pod => CreateAsync(pod, cancellation)));
             await Task.WhenAll(plan.DeletePods.Select(name => backend.DeletePodAsync(ns, name, cancellation)));
             CreationRefusal[] refusals = [.. refused.OfType<CreationRefusal>()];
+            if (plan.Adaptive is { } decision && trainers is not null)
+            {
+                // The change reaches status once rank 0 accepted it: the next report carries it as sent.
+                await trainers.ApplyAsync(JobNames.Key(job), decision, cancellation);
+            }
+
             (LowCommJobStatus status, IReadOnlyList<JobEvent> creationEvents) = JobReconciler.AfterCreation(plan.Status, refusals, observed.Now, job.Metadata.Generation);
             plan = plan with { Status = status, Events = [.. plan.Events, .. creationEvents] };
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using DesLoc.Operator.Adaptive;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Reconciliation;
 using DesLoc.Operator.Trainers;
@@ -9,14 +8,20 @@ using Microsoft.Extensions.Logging;
 namespace DesLoc.Operator.Controllers;
 
 /// <summary>
-/// Polls rank 0 of each running job for its status, and runs the adaptive sync controller on what it measured: a
-/// decided change is sent with SetSyncPeriods (rank 0 hands it to every replica with the next quorum) and then
-/// reported once, so the reconciler records it in status and an Event.
+/// The trainers' side of reconciliation: polls rank 0 of each running job and measures over a window
+/// (<see cref="StatusWindow"/>); carries out the reconciler's adaptive decisions: a new window, and a change sent
+/// with SetSyncPeriods (rank 0 hands it to every replica with the next quorum), reported until a reconcile records it.
 /// </summary>
-public sealed class TrainerMonitor(ILogger logger, TimeProvider? time = null) : IDisposable
+public interface ITrainerControl
+{
+    /// <summary>Carries out <paramref name="decision"/> for the job; false when rank 0 refused the change or was unreachable.</summary>
+    Task<bool> ApplyAsync(string jobKey, AdaptiveDecision decision, CancellationToken cancellation);
+}
+
+/// <inheritdoc cref="ITrainerControl"/>
+public sealed class TrainerMonitor(ILogger logger) : ITrainerControl, IDisposable
 {
     private static readonly TimeSpan s_callTimeout = TimeSpan.FromSeconds(5);
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, Watched> _jobs = new();
 
     private sealed class Watched(TrainerClient client, string address)
@@ -29,9 +34,9 @@ public sealed class TrainerMonitor(ILogger logger, TimeProvider? time = null) : 
 
         public TrainerReport? Latest { get; set; }
 
-        public PeriodChange? Unreported;
+        public StatusReply? LastReply { get; set; }
 
-        public DateTimeOffset NextDecision { get; set; }
+        public PeriodChange? Unreported;
     }
 
     /// <summary>
@@ -80,44 +85,42 @@ public sealed class TrainerMonitor(ILogger logger, TimeProvider? time = null) : 
             return false;
         }
 
-        TrainerReport report = watched.Window.Observe(reply);
-        watched.Latest = report;
-        AdaptiveSyncSpec policy = job.Spec.Sync.Adaptive;
-        DateTimeOffset now = _time.GetUtcNow();
-        bool pending = job.Status?.Sync?.Pending is { } change && report.Step < change.SwitchStep;
-        // Decide on a window of at least two rounds of the most frequent sync: a shorter one can hold none and read as
-        // idle. (A round of the longest period, DES-LOC's second moment, reacts too late when a link recovers.)
-        bool enoughRounds = report.Periods.TryGetValue(AdaptiveSync.BaseState(report.Periods), out int period)
-            && watched.Window.Steps(reply) >= 2L * period;
-        if (!policy.Enabled || pending || watched.Unreported is not null || now < watched.NextDecision || !enoughRounds)
+        watched.LastReply = reply;
+        watched.Latest = watched.Window.Observe(reply);
+        return true;
+    }
+
+    public async Task<bool> ApplyAsync(string jobKey, AdaptiveDecision decision, CancellationToken cancellation)
+    {
+        if (!_jobs.TryGetValue(jobKey, out Watched? watched) || watched.LastReply is not { } judged)
+        {
+            return false;
+        }
+
+        watched.Window.Restart(judged);
+        if (decision.Change is not { } change)
         {
             return true;
         }
 
-        watched.NextDecision = now + TimeSpan.FromSeconds(policy.IntervalSeconds);
-        watched.Window.Restart(reply);
-        if (AdaptiveSync.Decide(policy, report.Periods, report.CommFraction, report.Step) is { } decided)
+        try
         {
-            try
+            SetSyncPeriodsReply answer = await watched.Client.SetSyncPeriodsAsync(change.Periods, change.SwitchStep, s_callTimeout, cancellation);
+            if (!answer.Accepted)
             {
-                SetSyncPeriodsReply answer = await watched.Client.SetSyncPeriodsAsync(decided.Periods, decided.SwitchStep, s_callTimeout, cancellation);
-                if (answer.Accepted)
-                {
-                    watched.Unreported = decided;
-                    watched.Window.RestartAt(decided.SwitchStep);
-                }
-                else
-                {
-                    logger.PeriodsRefused(key, answer.Message);
-                }
+                logger.PeriodsRefused(jobKey, answer.Message);
+                return false;
             }
-            catch (Exception e) when (e is Grpc.Core.RpcException or HttpRequestException)
-            {
-                logger.PeriodsNotSent(key, e.Message);
-            }
-        }
 
-        return true;
+            watched.Unreported = change;
+            watched.Window.RestartAt(change.SwitchStep);
+            return true;
+        }
+        catch (Exception e) when (e is Grpc.Core.RpcException or HttpRequestException)
+        {
+            logger.PeriodsNotSent(jobKey, e.Message);
+            return false;
+        }
     }
 
     public void Forget(string jobKey)

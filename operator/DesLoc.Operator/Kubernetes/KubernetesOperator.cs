@@ -91,7 +91,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         var services = new ResourceCache<V1Service>(KubernetesSources.Services(client, options.Namespace, managed), logger);
         var secrets = new ResourceCache<V1Secret>(KubernetesSources.Secrets(client, options.Namespace, managed), logger);
         var backend = new KubernetesBackend(client, events, expectations, services, secrets);
-        var controller = new JobController(backend, metrics);
+        var controller = new JobController(backend, metrics, monitor);
         jobs.Changed += change =>
         {
             if (change.New is null && change.Old is { } deleted)

@@ -44,7 +44,7 @@ public static class LocalRunner
         ReplicaLayout layout = LocalLayout.Create(job.Spec.Replicas, options.RunDirectory, options.Network);
         await using var cluster = new LocalCluster(job, options.Trainer, options.RunDirectory, options.WorkingDirectory, options.Network?.Prefix);
         using var monitor = new TrainerMonitor(NullLogger.Instance);
-        var controller = new JobController(cluster);
+        var controller = new JobController(cluster, trainers: monitor);
         string key = JobNames.Key(job);
         if (view is not null)
         {

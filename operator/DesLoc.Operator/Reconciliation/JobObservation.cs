@@ -12,7 +12,10 @@ public sealed record JobObservation(
     TrainerReport? Report,
     DateTime Now);
 
-/// <summary>Rank 0's answer to GetStatus, and any sync-period change the adaptive controller has sent since.</summary>
+/// <summary>
+/// Rank 0's answer to GetStatus, measured over a window (<see cref="CommFraction"/> covers the last
+/// <see cref="WindowSteps"/> steps), and any sync-period change sent to it that no status records yet.
+/// </summary>
 public sealed record TrainerReport(
     long Step,
     double Loss,
@@ -21,7 +24,8 @@ public sealed record TrainerReport(
     double BandwidthBytesPerSecond,
     double CommFraction,
     IReadOnlyDictionary<string, int> Periods,
-    PeriodChange? SentChange = null);
+    PeriodChange? SentChange = null,
+    long WindowSteps = 0);
 
 /// <summary>A Kubernetes Event to record about the job.</summary>
 public sealed record JobEvent(string Type, string Reason, string Message)
@@ -31,7 +35,10 @@ public sealed record JobEvent(string Type, string Reason, string Message)
     public static JobEvent Warning(string reason, string message) => new("Warning", reason, message);
 }
 
-/// <summary>What one reconcile decided; the backend carries it out in this order: children, pods, status, events.</summary>
+/// <summary>
+/// What one reconcile decided; the controller carries it out in this order: children, pods, the adaptive decision
+/// (sent to rank 0), status, events.
+/// </summary>
 public sealed record ReconcilePlan(
     LowCommJobStatus Status,
     bool CreateService,
@@ -40,7 +47,14 @@ public sealed record ReconcilePlan(
     IReadOnlyList<string> DeletePods,
     IReadOnlyList<JobEvent> Events,
     TimeSpan? RequeueAfter,
-    bool DeleteJob);
+    bool DeleteJob,
+    AdaptiveDecision? Adaptive = null);
+
+/// <summary>
+/// The adaptive controller judged a full measurement window: <see cref="Change"/> is the new periods to send to rank 0,
+/// or null when the comm fraction is inside the band. Either way a new window starts.
+/// </summary>
+public sealed record AdaptiveDecision(PeriodChange? Change);
 
 /// <summary>A child the API server would not create (admission, quota, Pod Security), in its own words.</summary>
 public sealed record CreationRefusal(string Name, string Message);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DesLoc.Contract.Validation;
+using DesLoc.Operator.Adaptive;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Api.Validation;
 using k8s.Models;
@@ -51,6 +52,7 @@ public static class JobReconciler
         private readonly List<string> _delete = [];
         private readonly List<JobEvent> _events = [];
         private TimeSpan? _requeue;
+        private AdaptiveDecision? _adaptive;
 
         public ReconcilePlan Plan()
         {
@@ -102,6 +104,7 @@ public static class JobReconciler
 
         private ReconcilePlan Running(LowCommJobStatus status, Dictionary<int, ObservedReplica> pods)
         {
+            status = DecidePeriods(status);
             bool trainingDone = pods.TryGetValue(0, out ObservedReplica? rankZero) && rankZero.Succeeded;
             var replicas = new List<ReplicaStatus>();
             int counted = status.Restarts;
@@ -370,7 +373,35 @@ public static class JobReconciler
                 _delete,
                 _events,
                 _requeue,
-                deleteJob);
+                deleteJob,
+                active ? _adaptive : null);
+        }
+
+        /// <summary>
+        /// The adaptive controller (<see cref="AdaptiveSync.Decide"/>), on rank 0's measurement: it judges a window once
+        /// per <c>intervalSeconds</c>, only when the window holds at least two rounds of the most frequent sync (a
+        /// shorter one can hold none and read as idle) and no change is pending. A change is recorded in status once
+        /// rank 0 has accepted it (it comes back as the report's sent change).
+        /// </summary>
+        private LowCommJobStatus DecidePeriods(LowCommJobStatus status)
+        {
+            AdaptiveSyncSpec policy = _spec.Sync.Adaptive;
+            if (!policy.Enabled || observed.Report is not { } report || status.Sync?.Pending is not null || report.SentChange is not null)
+            {
+                return status;
+            }
+
+            SyncStatus sync = status.Sync ?? new SyncStatus();
+            bool due = sync.LastDecisionTime is not { } last || _now >= last.AddSeconds(policy.IntervalSeconds);
+            bool enoughRounds = report.Periods.TryGetValue(AdaptiveSync.BaseState(report.Periods), out int period)
+                && report.WindowSteps >= 2L * period;
+            if (!due || !enoughRounds)
+            {
+                return status;
+            }
+
+            _adaptive = new AdaptiveDecision(AdaptiveSync.Decide(policy, report.Periods, report.CommFraction, report.Step));
+            return status with { Sync = sync with { LastDecisionTime = _now } };
         }
 
         /// <summary>Progress and bytes from rank 0, and the sync periods: a sent change stays pending until rank 0 passes its switch step.</summary>

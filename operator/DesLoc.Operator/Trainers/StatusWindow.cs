@@ -35,7 +35,8 @@ internal sealed class StatusWindow
             reply.DdpEquivalentBytes,
             reply.LinkBandwidthBytesPerSecond,
             sync + compute > 0 ? sync / (sync + compute) : reply.SyncSeconds / Math.Max(1e-9, reply.SyncSeconds + reply.ComputeSeconds),
-            reply.SyncPeriods.ToDictionary(p => p.Key, p => p.Value));
+            reply.SyncPeriods.ToDictionary(p => p.Key, p => p.Value),
+            WindowSteps: reply.Step - _start.Step);
     }
 
     /// <summary>Starts a new window at <paramref name="reply"/> (after a decision).</summary>

@@ -6,6 +6,7 @@ using DesLoc.Operator.Reconciliation;
 using DesLoc.Testing;
 using DesLoc.Transport.Protocol;
 using Grpc.Core;
+using k8s.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -17,8 +18,13 @@ namespace DesLoc.Trainer.Tests.Distributed;
 /// <summary>The operator's trainer monitor against a scripted rank 0 served over real gRPC.</summary>
 public sealed class TrainerMonitorTests
 {
+    /// <summary>
+    /// The loop as the operator runs it: the monitor measures rank 0 over a window, the reconciler decides (a pure
+    /// part of its plan), the monitor sends the decided change; the change is then carried until a reconcile records
+    /// it, so a status write refused as stale (409) cannot lose it.
+    /// </summary>
     [Fact]
-    public async Task ASentPeriodChange_IsCarriedUntilAReconcileRecordsIt_SoAStatusWriteRefusedAsStaleCannotLoseIt()
+    public async Task MeasuredWindow_LeadsTheReconcilerToAChange_ThatIsSentAndCarriedUntilRecorded()
     {
         var rankZero = new CostlySyncRankZero();
         await using WebApplication server = await ServeAsync(rankZero);
@@ -26,21 +32,44 @@ public sealed class TrainerMonitorTests
         LowCommJob job = AdaptiveJob("adaptive");
         string key = JobNames.Key(job);
         using var monitor = new TrainerMonitor(NullLogger.Instance);
+        ReplicaLayout layout = ReplicaLayout.Cluster(job.Metadata.Name, "ml", job.Spec.Checkpoint);
+        V1Pod[] pods = [.. Enumerable.Range(0, 2).Select(i => Running(DesiredObjects.Pod(job, i, layout, 0)))];
 
-        for (int poll = 0; poll < 20 && rankZero.Sent.Count == 0; poll++)
-        {
-            Assert.True(await monitor.PollAsync(job, address, "token", default));
-        }
+        // One poll is a window of no steps: the reconciler does not judge it.
+        Assert.True(await monitor.PollAsync(job, address, "token", default));
+        ReconcilePlan early = JobReconciler.Reconcile(new JobObservation(job, pods, true, true, monitor.Latest(key), DateTime.UtcNow), layout);
+        Assert.Null(early.Adaptive);
 
+        // Two more polls: 8 steps, two rounds of Kx = 4, at 90% of the time syncing against a 1% target.
+        Assert.True(await monitor.PollAsync(job, address, "token", default));
+        Assert.True(await monitor.PollAsync(job, address, "token", default));
+        TrainerReport measured = monitor.Latest(key)!;
+        Assert.Equal(8, measured.WindowSteps);
+        ReconcilePlan plan = JobReconciler.Reconcile(new JobObservation(job, pods, true, true, measured, DateTime.UtcNow), layout);
+        PeriodChange decided = plan.Adaptive?.Change ?? throw new Xunit.Sdk.XunitException("no change decided");
+        Assert.Equal(8, decided.Periods["params"]);   // 2x, the most per change
+        Assert.NotNull(plan.Status.Sync?.LastDecisionTime);
+
+        Assert.True(await monitor.ApplyAsync(key, plan.Adaptive, default));
         SetSyncPeriodsRequest request = Assert.Single(rankZero.Sent);
-        Assert.Equal(8, request.Periods["params"]);   // 90% of the time syncing against a 1% target: 2x, the most per change
+        Assert.Equal(decided.SwitchStep, request.SwitchStep);
         PeriodChange sent = monitor.Latest(key)!.SentChange!;
-        Assert.Equal(request.SwitchStep, sent.SwitchStep);
+        Assert.Same(decided, sent);
 
-        // A reconcile whose status write failed (409 on a stale copy) never reports back: the change is still carried.
-        Assert.Same(sent, monitor.Latest(key)!.SentChange);
+        // A reconcile whose status write failed (409 on a stale copy) never reports back: the change is still carried,
+        // and no second change is decided meanwhile.
+        ReconcilePlan again = JobReconciler.Reconcile(new JobObservation(job, pods, true, true, monitor.Latest(key), DateTime.UtcNow.AddMinutes(5)), layout);
+        Assert.Null(again.Adaptive);
+        Assert.Equal(sent, again.Status.Sync!.Pending);
         monitor.Recorded(key, monitor.Latest(key));
         Assert.Null(monitor.Latest(key)!.SentChange);
+    }
+
+    private static V1Pod Running(V1Pod pod)
+    {
+        pod.Metadata.Uid = pod.Metadata.Name;
+        pod.Status = new V1PodStatus { Phase = "Running", Conditions = [new V1PodCondition { Type = "Ready", Status = "True" }] };
+        return pod;
     }
 
     private static LowCommJob AdaptiveJob(string name)

@@ -19,7 +19,8 @@ public sealed class StopAtSyncPointTests
         using var stopped = new ReplicaTrainer(spec, TokenSources.Create(spec), new InMemoryCollectiveGroup(1)[0], CPU);
         using var reference = new ReplicaTrainer(spec with { Training = spec.Training with { Steps = wholeSteps } }, TokenSources.Create(spec), new InMemoryCollectiveGroup(1)[0], CPU);
 
-        await stopped.RunAsync(new StopAt(3, phase), CancellationToken.None);
+        using var stopping = new CancellationTokenSource();
+        await stopped.RunAsync(new StopAt(3, phase, stopping), stopping.Token, CancellationToken.None);
         await reference.RunAsync(CancellationToken.None);
 
         Assert.Equal(wholeSteps, stopped.Step);
@@ -31,15 +32,15 @@ public sealed class StopAtSyncPointTests
     }
 
     /// <summary>A gate whose round at (step, phase) cannot form while the replica is asked to stop.</summary>
-    private sealed class StopAt(long step, SyncPhase phase) : ISyncGate
+    private sealed class StopAt(long step, SyncPhase phase, CancellationTokenSource stop) : ISyncGate
     {
-        public Task<ResumePoint?> StartAsync(ReplicaTrainer replica, CancellationToken cancellationToken) => Task.FromResult<ResumePoint?>(null);
+        public Task<ResumePoint?> StartAsync(IGatedReplica replica, CancellationToken stopping, CancellationToken cancellationToken) => Task.FromResult<ResumePoint?>(null);
 
-        public async Task<ResumePoint?> ExchangeAsync(ReplicaTrainer replica, long at, SyncPhase atPhase, Func<Task> exchange, CancellationToken cancellationToken)
+        public async Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long at, SyncPhase atPhase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken)
         {
             if ((at, atPhase) == (step, phase))
             {
-                replica.StopRequested = true;
+                await stop.CancelAsync();
                 throw new StoppedAtSyncPointException();
             }
 
@@ -47,7 +48,7 @@ public sealed class StopAtSyncPointTests
             return null;
         }
 
-        public void StepCompleted(ReplicaTrainer replica, long at)
+        public void StepCompleted(IGatedReplica replica, long at)
         {
         }
     }

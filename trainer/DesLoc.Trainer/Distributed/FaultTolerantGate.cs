@@ -36,11 +36,11 @@ internal sealed class FaultTolerantGate(
 
     public bool Started { get; private set; }
 
-    public async Task<ResumePoint?> StartAsync(ReplicaTrainer replica, CancellationToken cancellationToken)
+    public async Task<ResumePoint?> StartAsync(IGatedReplica replica, CancellationToken stopping, CancellationToken cancellationToken)
     {
         var request = new QuorumRequest { Rank = rank, Joining = true };
         request.CheckpointSteps.AddRange(checkpoints?.ValidSteps() ?? []);
-        (QuorumReply reply, ResumePoint? healed) = await ArriveOrHealAsync(replica, request, cancellationToken);
+        (QuorumReply reply, ResumePoint? healed) = await ArriveOrHealAsync(replica, request, stopping, cancellationToken);
         LastQuorum = reply;
         Started = true;
         SchedulePeriodChange(replica, reply);
@@ -68,7 +68,7 @@ internal sealed class FaultTolerantGate(
         return null;
     }
 
-    public async Task<ResumePoint?> ExchangeAsync(ReplicaTrainer replica, long step, SyncPhase phase, Func<Task> exchange, CancellationToken cancellationToken)
+    public async Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long step, SyncPhase phase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken)
     {
         StateBundle snapshot = replica.ExportState(new Position(step, phase));
         Publish(snapshot);
@@ -82,7 +82,7 @@ internal sealed class FaultTolerantGate(
         var request = new QuorumRequest { Rank = rank, Step = step, Phase = (int)phase };
         if (quorum is null)
         {
-            (quorum, ResumePoint? healed) = await ArriveOrHealAsync(replica, request, cancellationToken);
+            (quorum, ResumePoint? healed) = await ArriveOrHealAsync(replica, request, stopping, cancellationToken);
             if (healed is not null)
             {
                 return healed;
@@ -121,7 +121,7 @@ internal sealed class FaultTolerantGate(
                 replica.SchedulePeriods(keep.SwitchStep, keep.Periods);
             }
 
-            (quorum, ResumePoint? healedAfterFailure) = await ArriveOrHealAsync(replica, request, cancellationToken);
+            (quorum, ResumePoint? healedAfterFailure) = await ArriveOrHealAsync(replica, request, stopping, cancellationToken);
             if (healedAfterFailure is not null)
             {
                 return healedAfterFailure;
@@ -133,11 +133,11 @@ internal sealed class FaultTolerantGate(
     /// Arrives at the sync point; when the coordinator says to heal, fetches the donor's state. A heal that fails
     /// (the donor died mid-transfer) leaves this replica's state untouched, so it simply arrives again.
     /// </summary>
-    private async Task<(QuorumReply Quorum, ResumePoint? Healed)> ArriveOrHealAsync(ReplicaTrainer replica, QuorumRequest request, CancellationToken cancellationToken)
+    private async Task<(QuorumReply Quorum, ResumePoint? Healed)> ArriveOrHealAsync(IGatedReplica replica, QuorumRequest request, CancellationToken stopping, CancellationToken cancellationToken)
     {
         while (true)
         {
-            QuorumReply reply = await ArriveUnlessStoppingAsync(replica, request, cancellationToken);
+            QuorumReply reply = await ArriveUnlessStoppingAsync(request, stopping, cancellationToken);
             if (reply.HealFrom < 0)
             {
                 return (reply, null);
@@ -159,10 +159,9 @@ internal sealed class FaultTolerantGate(
     /// once (suspend, Ctrl+C) a peer may have stopped before this sync point, and the round would never form.
     /// Nothing has been exchanged yet, so the replica stops with its own state.
     /// </summary>
-    private async Task<QuorumReply> ArriveUnlessStoppingAsync(ReplicaTrainer replica, QuorumRequest request, CancellationToken cancellationToken)
+    private async Task<QuorumReply> ArriveUnlessStoppingAsync(QuorumRequest request, CancellationToken stopping, CancellationToken cancellationToken)
     {
-        using var arrival = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var watch = new Timer(_ => CancelIfStopping(replica, arrival), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
+        using var arrival = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
         try
         {
             return await membership.ArriveAsync(request, arrival.Token);
@@ -174,21 +173,7 @@ internal sealed class FaultTolerantGate(
         }
     }
 
-    private static void CancelIfStopping(ReplicaTrainer replica, CancellationTokenSource arrival)
-    {
-        if (replica.StopRequested)
-        {
-            try
-            {
-                arrival.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        }
-    }
-
-    public void StepCompleted(ReplicaTrainer replica, long step)
+    public void StepCompleted(IGatedReplica replica, long step)
     {
         if (checkpoints is not null && checkpointEverySteps > 0 && step % checkpointEverySteps == 0)
         {
@@ -196,7 +181,7 @@ internal sealed class FaultTolerantGate(
         }
     }
 
-    public void SaveCheckpoint(ReplicaTrainer replica, long step)
+    public void SaveCheckpoint(IGatedReplica replica, long step)
     {
         if (checkpoints is null || step < 1)
         {
@@ -233,7 +218,7 @@ internal sealed class FaultTolerantGate(
     }
 
     /// <summary>A change in a quorum reply applies from its switch step, or from the step after this sync point if that is later.</summary>
-    private static void SchedulePeriodChange(ReplicaTrainer replica, QuorumReply reply)
+    private static void SchedulePeriodChange(IGatedReplica replica, QuorumReply reply)
     {
         if (reply.Periods.Count > 0)
         {
@@ -241,7 +226,7 @@ internal sealed class FaultTolerantGate(
         }
     }
 
-    private async Task<ResumePoint> HealAsync(ReplicaTrainer replica, QuorumReply quorum, CancellationToken cancellationToken)
+    private async Task<ResumePoint> HealAsync(IGatedReplica replica, QuorumReply quorum, CancellationToken cancellationToken)
     {
         byte[] bytes = await membership.FetchStateAsync(quorum.HealFrom, quorum.QuorumId, cancellationToken);
         Position position = replica.ImportState(StateBundle.FromBytes(bytes));

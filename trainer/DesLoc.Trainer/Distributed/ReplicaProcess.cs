@@ -82,6 +82,8 @@ internal static class ReplicaProcess
         app.MapGet("/readyz", () => gate.Started ? Results.Text("ready") : Results.Text("waiting for the first quorum", statusCode: 503));
         await app.StartAsync();
 
+        // SIGTERM (or Ctrl+C) asks for a graceful stop at the next step boundary; the same signal twice aborts.
+        using var stopping = new CancellationTokenSource();
         using var stop = new CancellationTokenSource();
         var received = new HashSet<PosixSignal>();
         void OnSignal(PosixSignalContext context)
@@ -97,7 +99,7 @@ internal static class ReplicaProcess
                 }
             }
 
-            replica.StopRequested = true;
+            stopping.Cancel();
         }
 
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
@@ -116,8 +118,8 @@ internal static class ReplicaProcess
         int exitCode = 0;
         try
         {
-            await replica.RunAsync(gate, stop.Token);
-            if (replica.StopRequested)
+            await replica.RunAsync(gate, stopping.Token, stop.Token);
+            if (stopping.IsCancellationRequested)
             {
                 logger.Stopping(environment.Rank, replica.Step);
                 gate.SaveCheckpoint(replica, replica.Step);

@@ -19,7 +19,7 @@ internal delegate ISyncStrategy StrategyFactory(ICollective collective, int para
 /// One replica: its model, AdamW, sync strategy and data stream. Each step's tensor work runs synchronously in
 /// its own dispose scope; the strategy's exchanges are awaited between scopes, never inside one.
 /// </summary>
-internal sealed class ReplicaTrainer : IDisposable
+internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
 {
     private readonly JobSpec _spec;
     private readonly ITokenSource _data;
@@ -35,7 +35,6 @@ internal sealed class ReplicaTrainer : IDisposable
     private readonly Stopwatch _computeClock = new();
     private long _batchesDrawn;
     // Set by a signal handler, read by the training loop and the gate's timers.
-    private volatile bool _stopRequested;
     private long _completedSteps;
     private double _recentLoss = double.NaN;
     private (long SwitchStep, Dictionary<string, int> Periods)? _periodChange;
@@ -79,22 +78,22 @@ internal sealed class ReplicaTrainer : IDisposable
 
     public ISyncStrategy Strategy => _strategy;
 
-    /// <summary>The period change this replica will apply, if any (from the coordinator, identical on every member).</summary>
     public (long SwitchStep, IReadOnlyDictionary<string, int> Periods)? PendingPeriodChange =>
         _periodChange is { } change ? (change.SwitchStep, change.Periods) : null;
 
-    /// <summary>Schedules new sync periods from <paramref name="switchStep"/> on; replaces an earlier schedule.</summary>
     public void SchedulePeriods(long switchStep, IReadOnlyDictionary<string, int> periods) =>
         _periodChange = (switchStep, new Dictionary<string, int>(periods));
 
-    /// <summary>Set to stop at the next step boundary (SIGTERM): the current round finishes first.</summary>
-    public bool StopRequested { get => _stopRequested; set => _stopRequested = value; }
+    public Task RunAsync(CancellationToken cancellationToken) => RunAsync(DirectGate.Instance, CancellationToken.None, cancellationToken);
 
-    public Task RunAsync(CancellationToken cancellationToken) => RunAsync(DirectGate.Instance, cancellationToken);
-
-    public async Task RunAsync(ISyncGate gate, CancellationToken cancellationToken)
+    /// <summary>
+    /// Trains to the last step through <paramref name="gate"/>. <paramref name="stopping"/> (SIGTERM) stops at the next
+    /// step boundary, the current round finished first, so the state is always that of a whole step;
+    /// <paramref name="cancellationToken"/> aborts at once.
+    /// </summary>
+    public async Task RunAsync(ISyncGate gate, CancellationToken stopping, CancellationToken cancellationToken)
     {
-        ResumePoint? start = await gate.StartAsync(this, cancellationToken);
+        ResumePoint? start = await gate.StartAsync(this, stopping, cancellationToken);
         if (start is null)
         {
             _strategy.Initialize(_replica);
@@ -103,7 +102,7 @@ internal sealed class ReplicaTrainer : IDisposable
         (long step, Stage stage) = start is { } point ? Continue(point) : (1, Stage.Compute);
         Interlocked.Exchange(ref _completedSteps, step - 1);
         // A stop request is honoured only between steps, so a checkpoint always holds a whole step.
-        while (step <= _spec.Training.Steps && !(StopRequested && stage == Stage.Compute))
+        while (step <= _spec.Training.Steps && !(stopping.IsCancellationRequested && stage == Stage.Compute))
         {
             cancellationToken.ThrowIfCancellationRequested();
             switch (stage)
@@ -122,7 +121,7 @@ internal sealed class ReplicaTrainer : IDisposable
                     ResumePoint? healedInBackward;
                     try
                     {
-                        healedInBackward = await ExchangeAsync(gate, step, backward, cancellationToken);
+                        healedInBackward = await ExchangeAsync(gate, step, backward, stopping, cancellationToken);
                     }
                     catch (StoppedAtSyncPointException)
                     {
@@ -146,7 +145,7 @@ internal sealed class ReplicaTrainer : IDisposable
                     ResumePoint? healedInStep;
                     try
                     {
-                        healedInStep = await ExchangeAsync(gate, step, SyncPhase.AfterStep, cancellationToken);
+                        healedInStep = await ExchangeAsync(gate, step, SyncPhase.AfterStep, stopping, cancellationToken);
                     }
                     catch (StoppedAtSyncPointException)
                     {
@@ -259,7 +258,7 @@ internal sealed class ReplicaTrainer : IDisposable
         return Stage.AfterStep;
     }
 
-    private async Task<ResumePoint?> ExchangeAsync(ISyncGate gate, long step, SyncPhase phase, CancellationToken cancellationToken)
+    private async Task<ResumePoint?> ExchangeAsync(ISyncGate gate, long step, SyncPhase phase, CancellationToken stopping, CancellationToken cancellationToken)
     {
         _syncClock.Start();
         try
@@ -268,8 +267,8 @@ internal sealed class ReplicaTrainer : IDisposable
                 ? () => _strategy.AfterBackwardAsync(step, _replica, cancellationToken).AsTask()
                 : () => _strategy.AfterStepAsync(step, _replica, cancellationToken).AsTask();
             return _strategy.ExchangesAt(step, phase)
-                ? await gate.ExchangeAsync(this, step, phase, exchange, cancellationToken)
-                : await DirectGate.Instance.ExchangeAsync(this, step, phase, exchange, cancellationToken);
+                ? await gate.ExchangeAsync(this, step, phase, exchange, stopping, cancellationToken)
+                : await DirectGate.Instance.ExchangeAsync(this, step, phase, exchange, stopping, cancellationToken);
         }
         finally
         {
