@@ -151,11 +151,14 @@ public sealed class QuorumCoordinatorTests
     [Fact]
     public async Task Quorum_BelowMinReplicas_Waits()
     {
-        using QuorumCoordinator coordinator = Create(3, alive: _ => false, minReplicas: 2);
+        // Fake time: the join timeout passes without a real 1.5 s wait, however loaded the machine.
+        var time = new FakeTimeProvider();
+        using var coordinator = new QuorumCoordinator(3, 2, (_, _) => Task.FromResult(false), time, s_fast);
 
         Task<QuorumReply> alone = coordinator.ArriveAsync(Joining(0), default);
-        await Task.Delay(1500);   // past the join timeout: ranks 1 and 2 are dropped, but one replica is below the floor
+        await AdvanceAsync(time, s_fast.JoinTimeout * 1.5);   // past the join timeout: ranks 1 and 2 are dropped, but one replica is below the floor
 
+        Assert.True(time.GetUtcNow() - time.Start > s_fast.JoinTimeout);
         Assert.False(alone.IsCompleted);
         QuorumReply reply = await (await Task.WhenAny(alone, coordinator.ArriveAsync(Joining(2), default)));
         Assert.Equal([0, 2], reply.Members);
