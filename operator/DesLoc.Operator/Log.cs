@@ -64,6 +64,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile of {Job} failed; retrying with backoff")]
     public static partial void ReconcileFailed(this ILogger logger, Exception error, string job);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile of {Job}: {Refusal}; retrying with backoff")]
+    public static partial void CreationRefused(this ILogger logger, string job, string refusal);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Reconcile of {Job} met a conflict ({Reason}); redoing it on the fresh copy")]
     public static partial void ReconcileConflict(this ILogger logger, string job, string reason);
 

@@ -195,6 +195,12 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
                 logger.ReconcileConflict(key, e.Response.Content is { Length: > 0 } body ? Conflict(body) : e.Message);
                 queue.AddRateLimited(key);
             }
+            catch (CreationRefusedException e) when (!cancellation.IsCancellationRequested)
+            {
+                // Already in the job's status and Events; retried with backoff. The API server's words suffice here.
+                logger.CreationRefused(key, e.Message);
+                queue.AddRateLimited(key);
+            }
             catch (Exception e) when (!cancellation.IsCancellationRequested)
             {
                 logger.ReconcileFailed(e, key);
