@@ -1,3 +1,4 @@
+using System.CommandLine;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Local;
 using Spectre.Console;
@@ -7,9 +8,44 @@ namespace DesLoc.Operator;
 /// <summary>`run FILE`: load and check the manifest, run it locally with a live display, print a summary.</summary>
 internal static class RunCommand
 {
-    public static async Task<int> RunAsync(string file, IReadOnlyList<string> options)
+    private static readonly Argument<string> s_file = new("FILE")
     {
-        string? trainerPath = Option(options, "--trainer");
+        Description = "The LowCommJob manifest (YAML).",
+    };
+
+    private static readonly Option<string> s_trainer = new("--trainer")
+    {
+        Description = $"The trainer executable or desloc-trainer.dll (default: ${TrainerCommand.Variable}, else the one built beside this operator).",
+        HelpName = "PATH",
+    };
+
+    private static readonly Option<string> s_runDirectory = new("--run-dir")
+    {
+        Description = "Where the replicas' logs and checkpoints go (default: .desloc/NAME); a stopped run there is resumed.",
+        HelpName = "DIR",
+    };
+
+    public static Command Command { get; } = Build();
+
+    /// <summary>What `run` was asked for.</summary>
+    public sealed record Settings(string File, string? TrainerPath, string? RunDirectory);
+
+    public static Settings Read(ParseResult parsed) =>
+        new(parsed.GetRequiredValue(s_file), parsed.GetValue(s_trainer), parsed.GetValue(s_runDirectory));
+
+    private static Command Build()
+    {
+        var command = new Command("run", "Run the job on this machine, its replicas as trainer processes, with a live progress display.")
+        {
+            s_file, s_trainer, s_runDirectory,
+        };
+        command.SetAction((parsed, _) => RunAsync(Read(parsed)));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(Settings settings)
+    {
+        (string file, string? trainerPath, string? runDirectoryFlag) = settings;
         LowCommJob job;
         TrainerCommand trainer;
         try
@@ -23,7 +59,7 @@ internal static class RunCommand
             return 2;
         }
 
-        string runDirectory = Path.GetFullPath(Option(options, "--run-dir") ?? Path.Combine(".desloc", job.Metadata.Name));
+        string runDirectory = Path.GetFullPath(runDirectoryFlag ?? Path.Combine(".desloc", job.Metadata.Name));
         bool resuming = PrepareRunDirectory(runDirectory);
         string workingDirectory = Path.GetDirectoryName(Path.GetFullPath(file))!;
         using var stop = new CancellationTokenSource();
@@ -66,18 +102,5 @@ internal static class RunCommand
 
         Directory.CreateDirectory(runDirectory);
         return false;
-    }
-
-    private static string? Option(IReadOnlyList<string> options, string name)
-    {
-        for (int i = 0; i < options.Count - 1; i++)
-        {
-            if (options[i] == name)
-            {
-                return options[i + 1];
-            }
-        }
-
-        return null;
     }
 }

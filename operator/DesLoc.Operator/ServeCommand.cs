@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 using DesLoc.Operator.Kubernetes;
 using DesLoc.Operator.Metrics;
 using k8s;
@@ -14,32 +14,70 @@ namespace DesLoc.Operator;
 /// <summary>`serve`: reconcile LowCommJobs on the cluster, with /metrics, /healthz and /readyz on the metrics port.</summary>
 internal static class ServeCommand
 {
-    public static async Task<int> RunAsync(IReadOnlyList<string> arguments)
+    private static readonly Option<string> s_namespace = new("--namespace")
     {
-        Dictionary<string, string> flags;
-        OperatorOptions options;
-        int metricsPort;
-        try
-        {
-            flags = Flags(arguments);
-            options = new OperatorOptions
-            {
-                Namespace = flags.GetValueOrDefault("namespace"),
-                Workers = Number(flags, "workers", 4),
-                LeaderElection = Switch(flags, "leader-election", true),
-                LeaseNamespace = flags.GetValueOrDefault("lease-namespace") ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default",
-                Identity = flags.GetValueOrDefault("identity") ?? Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName,
-            };
-            metricsPort = Number(flags, "metrics-port", 8080);
-        }
-        catch (ArgumentException e)
-        {
-            await Console.Error.WriteLineAsync(e.Message);
-            return 2;
-        }
+        Description = "Watch one namespace (default: every namespace).",
+        HelpName = "NS",
+    };
 
+    private static readonly Option<int> s_metricsPort = OperatorCommandLine.PositiveNumber("--metrics-port", 8080, "Port of /metrics, /healthz and /readyz.");
+
+    private static readonly Option<string> s_leaderElection = OperatorCommandLine.Switch("--leader-election", true,
+        "Hold a Lease so that one operator replica reconciles at a time.");
+
+    private static readonly Option<string> s_leaseNamespace = new("--lease-namespace")
+    {
+        Description = "Namespace of the Lease (default: $POD_NAMESPACE, else default).",
+        HelpName = "NS",
+    };
+
+    private static readonly Option<string> s_identity = new("--identity")
+    {
+        Description = "This replica's name in the Lease (default: $POD_NAME, else the host name).",
+        HelpName = "NAME",
+    };
+
+    private static readonly Option<int> s_workers = OperatorCommandLine.PositiveNumber("--workers", 4, "Jobs reconciled at once.");
+
+    private static readonly Option<string> s_server = new("--server")
+    {
+        Description = "The API server's URL (else $KUBECONFIG, else the in-cluster config, else ~/.kube/config).",
+        HelpName = "URL",
+    };
+
+    public static Command Command { get; } = Build();
+
+    /// <summary>What `serve` was asked for: the operator's options, the metrics port, an explicit API server.</summary>
+    public sealed record Settings(OperatorOptions Options, int MetricsPort, string? Server);
+
+    /// <summary>Reads a parsed `serve` command line; unset flags take their defaults and the pod's environment.</summary>
+    public static Settings Read(ParseResult parsed) => new(
+        new OperatorOptions
+        {
+            Namespace = parsed.GetValue(s_namespace),
+            Workers = parsed.GetValue(s_workers),
+            LeaderElection = OperatorCommandLine.SwitchValue(parsed, s_leaderElection),
+            LeaseNamespace = parsed.GetValue(s_leaseNamespace) ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default",
+            Identity = parsed.GetValue(s_identity) ?? Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName,
+        },
+        parsed.GetValue(s_metricsPort),
+        parsed.GetValue(s_server));
+
+    private static Command Build()
+    {
+        var command = new Command("serve", "Reconcile LowCommJobs on the cluster.")
+        {
+            s_namespace, s_metricsPort, s_leaderElection, s_leaseNamespace, s_identity, s_workers, s_server,
+        };
+        command.SetAction((parsed, _) => RunAsync(Read(parsed)));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(Settings settings)
+    {
+        (OperatorOptions options, int metricsPort, string? server) = settings;
         ClusterAccess access = ClusterAccess.Resolve(
-            flags.GetValueOrDefault("server"),
+            server,
             Environment.GetEnvironmentVariable("KUBECONFIG"),
             KubernetesClientConfiguration.IsInCluster(),
             Environment.GetEnvironmentVariable("HOME") ?? Environment.GetEnvironmentVariable("USERPROFILE"),
@@ -78,45 +116,5 @@ internal static class ServeCommand
         await host.RunAsync(app.Lifetime.ApplicationStopping);
         await app.StopAsync();
         return 0;
-    }
-
-    private static int Number(Dictionary<string, string> flags, string name, int fallback) =>
-        !flags.TryGetValue(name, out string? value) ? fallback
-        : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int number) && number > 0 ? number
-        : throw new ArgumentException($"--{name} takes a positive whole number, not '{value}'.");
-
-    private static bool Switch(Dictionary<string, string> flags, string name, bool fallback) =>
-        !flags.TryGetValue(name, out string? value) ? fallback
-        : bool.TryParse(value, out bool on) ? on
-        : throw new ArgumentException($"--{name} takes true or false, not '{value}'.");
-
-    /// <summary>--name value, --name=value, or a bare --name (true).</summary>
-    private static Dictionary<string, string> Flags(IReadOnlyList<string> arguments)
-    {
-        var flags = new Dictionary<string, string>(StringComparer.Ordinal);
-        string[] known = ["namespace", "workers", "leader-election", "lease-namespace", "identity", "metrics-port", "server"];
-        for (int i = 0; i < arguments.Count; i++)
-        {
-            string argument = arguments[i];
-            if (!argument.StartsWith("--", StringComparison.Ordinal))
-            {
-                throw new ArgumentException($"Unexpected argument '{argument}'.");
-            }
-
-            string name = argument[2..];
-            string? value = null;
-            if (name.Contains('=', StringComparison.Ordinal))
-            {
-                (name, value) = (name[..name.IndexOf('=', StringComparison.Ordinal)], name[(name.IndexOf('=', StringComparison.Ordinal) + 1)..]);
-            }
-            else if (i + 1 < arguments.Count && !arguments[i + 1].StartsWith("--", StringComparison.Ordinal))
-            {
-                value = arguments[++i];
-            }
-
-            flags[known.Contains(name) ? name : throw new ArgumentException($"Unknown flag --{name}; known: --{string.Join(", --", known)}.")] = value ?? "true";
-        }
-
-        return flags;
     }
 }

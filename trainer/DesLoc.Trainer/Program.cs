@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using DesLoc.Contract.Wire;
 using DesLoc.Sync.Accounting;
@@ -16,21 +17,21 @@ internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        if (args.Contains("--help") || args.Contains("-h"))
+        ParseResult command = TrainerCommandLine.Parse(args);
+        if (TrainerCommandLine.IsInformational(command))
         {
-            Console.WriteLine(Usage);
-            return 0;
+            return await command.InvokeAsync();
         }
 
         if (ReplicaEnvironment.IsPresent(Environment.GetEnvironmentVariable))
         {
-            return await RunReplicaAsync(args);
+            return await RunReplicaAsync(command);
         }
 
         JobSpec spec;
         try
         {
-            spec = ParseArguments(args);
+            spec = LoadSpec(command);
             Preflight.ThrowIfInvalid(spec);
         }
         catch (ConfigurationException e)
@@ -71,7 +72,7 @@ internal static class Program
     /// One replica of a job, configured by the operator's environment (DESLOC_*); flags still override spec fields.
     /// Why it stops, when it fails, goes to stderr and to the termination-message path, where the operator reads it.
     /// </summary>
-    private static async Task<int> RunReplicaAsync(string[] args)
+    private static async Task<int> RunReplicaAsync(ParseResult command)
     {
         try
         {
@@ -79,7 +80,7 @@ internal static class Program
             string json = File.Exists(environment.ConfigPath)
                 ? await File.ReadAllTextAsync(environment.ConfigPath)
                 : throw new ConfigurationException($"{ReplicaEnvironment.ConfigVariable}: no file at '{environment.ConfigPath}'.");
-            JobSpec spec = JobSpecLoader.Load(json, ParseOverrides(args));
+            JobSpec spec = JobSpecLoader.Load(json, ReplicaOverrides(command));
             if (spec.Replicas != environment.WorldSize)
             {
                 throw new ConfigurationException($"spec.replicas ({spec.Replicas}) must equal {ReplicaEnvironment.WorldSizeVariable} ({environment.WorldSize}).");
@@ -106,73 +107,23 @@ internal static class Program
         return exitCode;
     }
 
-    private const string Usage = """
-        desloc-trainer: train a LowCommJob's replicas in this process.
+    /// <summary>The spec a command line asks for: <c>--config</c>'s file, if any, with the field-path flags over it.</summary>
+    internal static JobSpec ParseArguments(IReadOnlyList<string> args) => LoadSpec(TrainerCommandLine.Parse(args));
 
-        usage: desloc-trainer [--config spec.json] [--field.path value ...]
-
-        Every flag is a field path of the job spec, for example:
-          --replicas 4 --training.steps 400 --training.batchSize 16
-          --algorithm.type DDP|LocalAdam|DESLOC|DiLoCo|PALSGD|DCTMomentum
-          --algorithm.desloc.kx 32 [--algorithm.desloc.ku 96 --algorithm.desloc.kv 192]
-          --algorithm.diloco.period 32 --algorithm.palsgd.probability 0.2 --algorithm.dct.topK 4
-          --model.layers 2 --model.dim 64 --model.heads 4 --model.context 64
-          --data.path book.txt   (or the default synthetic Markov source: --data.synthetic.vocab 16)
-        """;
-
-    internal static JobSpec ParseArguments(IReadOnlyList<string> args)
+    private static JobSpec LoadSpec(ParseResult command)
     {
-        (string? json, List<KeyValuePair<string, string>> overrides) = Split(args);
+        (string? config, IReadOnlyList<KeyValuePair<string, string>> overrides) = TrainerCommandLine.Read(command);
+        string? json = config is null ? null
+            : File.Exists(config) ? File.ReadAllText(config)
+            : throw new ConfigurationException($"--config: no file at '{config}'.");
         return JobSpecLoader.Load(json, overrides);
     }
 
-    private static List<KeyValuePair<string, string>> ParseOverrides(IReadOnlyList<string> args)
+    /// <summary>A replica's overrides: its spec comes from DESLOC_CONFIG, so --config is refused.</summary>
+    internal static IReadOnlyList<KeyValuePair<string, string>> ReplicaOverrides(ParseResult command)
     {
-        (string? json, List<KeyValuePair<string, string>> overrides) = Split(args);
-        return json is null ? overrides : throw new ConfigurationException("--config is not used by a replica process: the operator passes the spec in DESLOC_CONFIG.");
-    }
-
-    private static (string? Json, List<KeyValuePair<string, string>> Overrides) Split(IReadOnlyList<string> args)
-    {
-        string? json = null;
-        var overrides = new List<KeyValuePair<string, string>>();
-        for (int i = 0; i < args.Count; i++)
-        {
-            string arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                throw new ConfigurationException($"Unexpected argument '{arg}': flags look like --training.steps 200.");
-            }
-
-            string name = arg[2..];
-            string? value = null;
-            int equals = name.IndexOf('=', StringComparison.Ordinal);
-            if (equals >= 0)
-            {
-                value = name[(equals + 1)..];
-                name = name[..equals];
-            }
-            else if (i + 1 < args.Count)
-            {
-                value = args[++i];
-            }
-
-            if (value is null)
-            {
-                throw new ConfigurationException($"--{name} needs a value.");
-            }
-
-            if (name == "config")
-            {
-                json = File.Exists(value) ? File.ReadAllText(value) : throw new ConfigurationException($"--config: no file at '{value}'.");
-            }
-            else
-            {
-                overrides.Add(new(name, value));
-            }
-        }
-
-        return (json, overrides);
+        (string? config, IReadOnlyList<KeyValuePair<string, string>> overrides) = TrainerCommandLine.Read(command);
+        return config is null ? overrides : throw new ConfigurationException("--config is not used by a replica process: the operator passes the spec in DESLOC_CONFIG.");
     }
 
     private static string TorchDevice() => Devices.Preferred().type.ToString().ToLowerInvariant();

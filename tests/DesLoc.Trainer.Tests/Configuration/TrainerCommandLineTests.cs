@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using DesLoc.Contract.Wire;
+using DesLoc.Trainer.Configuration;
+using DesLoc.Trainer.Distributed;
+
+namespace DesLoc.Trainer.Tests.Configuration;
+
+/// <summary>
+/// desloc-trainer's command line: the field-path flags generated from the contract's spec records, through
+/// <see cref="Program.ParseArguments"/> (the parse Main runs) and through the built executable itself.
+/// </summary>
+public sealed class TrainerCommandLineTests
+{
+    [Fact]
+    public void ParseArguments_ConfigAndFieldPaths_FlagsOverrideTheFile()
+    {
+        string config = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(config, """{ "replicas": 2, "training": { "steps": 10, "batchSize": 4 } }""");
+
+            JobSpec spec = Program.ParseArguments(["--config", config, "--training.steps", "50", "--algorithm.type", "DCTMomentum",
+                "--algorithm.dct.topK=8", "--sync.adaptive.enabled", "true", "--data.synthetic.seed", "-3", "--model.vocab", "null"]);
+
+            Assert.Equal((2, 50, 4), (spec.Replicas, spec.Training.Steps, spec.Training.BatchSize));
+            Assert.Equal(AlgorithmType.DCTMomentum, spec.Algorithm.Type);
+            Assert.Equal(8, spec.Algorithm.Dct.TopK);
+            Assert.True(spec.Sync.Adaptive.Enabled);
+            Assert.Equal(-3, spec.Data.Synthetic!.Seed);
+            Assert.Null(spec.Model.Vocab);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
+    [Theory]
+    [InlineData("--training.steps abc", "--training.steps takes a whole number, not 'abc'.")]
+    [InlineData("--training.learningRate fast", "--training.learningRate takes a number, not 'fast'.")]
+    [InlineData("--sync.adaptive.enabled yes", "--sync.adaptive.enabled takes true or false, not 'yes'.")]
+    [InlineData("--algorithm.type SGD", "--algorithm.type takes one of DDP, LocalAdam, DESLOC, DiLoCo, PALSGD, DCTMomentum, not 'SGD'.")]
+    [InlineData("--training.stepz 5", "Unknown flag --training.stepz: not a field path of the job spec; did you mean --training.steps?")]
+    [InlineData("--algorithm.dct topK", "Unknown flag --algorithm.dct:")]
+    [InlineData("--training.steps 5 200", "Unexpected argument '200': flags look like --training.steps 200.")]
+    [InlineData("--config", "--config")]
+    public void ParseArguments_BadFlagOrValue_IsRefusedNamingTheFlag(string args, string message)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Program.ParseArguments(args.Split(' ')));
+
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void ParseArguments_ValueOutOfRange_IsLeftToTheContractsValidator()
+    {
+        JobSpec spec = Program.ParseArguments(["--training.steps", "0"]);
+
+        var error = Assert.Throws<ConfigurationException>(() => Preflight.ThrowIfInvalid(spec));
+        Assert.Contains("training.steps", error.Message);
+    }
+
+    [Fact]
+    public void ReplicaOverrides_Config_IsRefused()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Program.ReplicaOverrides(TrainerCommandLine.Parse(["--config", "spec.json"])));
+
+        Assert.Contains("--config is not used by a replica process", error.Message);
+        Assert.Equal(new[] { new KeyValuePair<string, string>("training.steps", "7") }, Program.ReplicaOverrides(TrainerCommandLine.Parse(["--training.steps", "7"])));
+    }
+
+    [Fact]
+    public async Task Executable_Help_ListsEveryFieldPathWithItsType()
+    {
+        (int code, string output, string error) = await RunAsync("--help");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("--config <spec.json>", output);
+        Assert.Contains("--algorithm.dct.topK <int>", output);
+        Assert.Contains("--algorithm.type <DDP|LocalAdam|DESLOC|DiLoCo|PALSGD|DCTMomentum>", output);
+        Assert.Contains("--faultTolerance.backoff.initialSeconds <int>", output);
+        Assert.Contains("--training.learningRate <number>", output);
+        Assert.Contains("--sync.adaptive.enabled <true|false>", output);
+        Assert.Contains("--transport.dataPlane <socket|grpc>", output);
+        Assert.All(TrainerCommandLine.Fields, field => Assert.Contains($"--{field.Path} <", output));
+        Assert.True(TrainerCommandLine.Fields.Count >= 60, $"{TrainerCommandLine.Fields.Count} field paths");
+    }
+
+    [Theory]
+    [InlineData("--training.steps", "many", "--training.steps takes a whole number, not 'many'.")]
+    [InlineData("--algorithm.desloc.kz", "8", "Unknown flag --algorithm.desloc.kz")]
+    public async Task Executable_BadFlag_Exits2NamingItWithoutAStackTrace(string flag, string value, string message)
+    {
+        (int code, string output, string error) = await RunAsync(flag, value);
+
+        Assert.Equal(TrainerExitCodes.ConfigurationError, code);
+        Assert.Contains(message, error);
+        Assert.DoesNotContain("   at ", error);
+        Assert.Empty(output);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "desloc-trainer.dll"));
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove(ReplicaEnvironment.RankVariable);
+        using Process process = Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
+    }
+}
