@@ -145,6 +145,8 @@ public sealed class CelProgramTests
     [InlineData("9223372036854775808", 0)]
     [InlineData("[x, y].all(x, x) && x", 1)]
     [InlineData("if", 0)]
+    [InlineData("1 // comment", 3)]
+    [InlineData("'''a'''", 2)]
     public void Compile_UnsupportedOrInvalid_ThrowsWithPosition(string expression, int position)
     {
         var error = Assert.Throws<CelException>(() => CelProgram.Compile(expression));

@@ -17,7 +17,10 @@ internal enum CelTokenKind
 /// <summary>One token; <see cref="Value"/> holds an int literal's magnitude (BigInteger), a double or a string.</summary>
 internal sealed record CelToken(CelTokenKind Kind, string Text, int Position, object? Value = null);
 
-/// <summary>Splits a CEL expression into tokens, following the CEL spec's lexical grammar.</summary>
+/// <summary>
+/// Splits a CEL expression into tokens, following the CEL spec's lexical grammar less comments and triple-quoted
+/// strings (the rules use neither).
+/// </summary>
 internal static class CelLexer
 {
     private static readonly string[] s_punctuation =
@@ -29,7 +32,11 @@ internal static class CelLexer
         int i = 0;
         while (true)
         {
-            i = SkipSpaceAndComments(text, i);
+            while (i < text.Length && char.IsWhiteSpace(text[i]))
+            {
+                i++;
+            }
+
             if (i >= text.Length)
             {
                 tokens.Add(new CelToken(CelTokenKind.End, "", i));
@@ -76,30 +83,6 @@ internal static class CelLexer
                 i += punct.Length;
             }
         }
-    }
-
-    private static int SkipSpaceAndComments(string text, int i)
-    {
-        while (i < text.Length)
-        {
-            if (char.IsWhiteSpace(text[i]))
-            {
-                i++;
-            }
-            else if (text[i] == '/' && i + 1 < text.Length && text[i + 1] == '/')
-            {
-                while (i < text.Length && text[i] != '\n')
-                {
-                    i++;
-                }
-            }
-            else
-            {
-                break;
-            }
-        }
-
-        return i;
     }
 
     private static CelToken ReadNumber(string text, ref int i)
@@ -179,9 +162,7 @@ internal static class CelLexer
 
     private static CelToken ReadString(string text, ref int i, bool raw, int start)
     {
-        char quote = text[i];
-        bool triple = i + 2 < text.Length && text[i + 1] == quote && text[i + 2] == quote;
-        i += triple ? 3 : 1;
+        char quote = text[i++];
         var value = new StringBuilder();
         while (true)
         {
@@ -191,13 +172,13 @@ internal static class CelLexer
             }
 
             char c = text[i];
-            if (c == quote && (!triple || (i + 2 < text.Length && text[i + 1] == quote && text[i + 2] == quote)))
+            if (c == quote)
             {
-                i += triple ? 3 : 1;
+                i++;
                 return new CelToken(CelTokenKind.String, text[start..i], start, value.ToString());
             }
 
-            if (!triple && c is '\n' or '\r')
+            if (c is '\n' or '\r')
             {
                 throw new CelException("newline in string literal", i);
             }

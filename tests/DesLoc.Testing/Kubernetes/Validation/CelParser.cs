@@ -116,11 +116,6 @@ internal sealed class CelParser
             if (IsPunct("."))
             {
                 int position = Advance().Position;
-                if (IsPunct("?"))
-                {
-                    throw new CelException("optional field selection is not supported", Current.Position);
-                }
-
                 string name = ExpectIdent();
                 if (IsPunct("("))
                 {
@@ -136,11 +131,6 @@ internal sealed class CelParser
             else if (IsPunct("["))
             {
                 int position = Advance().Position;
-                if (IsPunct("?"))
-                {
-                    throw new CelException("optional index is not supported", Current.Position);
-                }
-
                 CelExpr key = ParseExpr();
                 Expect("]");
                 operand = new CelIndex(position, operand, key);
@@ -201,8 +191,6 @@ internal sealed class CelParser
                 return new CelListLiteral(token.Position, ParseList("]"));
             case CelTokenKind.Punct when token.Text == "{":
                 return ParseMap(token.Position);
-            case CelTokenKind.Punct when token.Text == ".":
-                throw new CelException("leading-dot identifiers are not supported", token.Position);
             case CelTokenKind.End:
                 throw new CelException("unexpected end of expression", token.Position);
             default:
@@ -225,11 +213,6 @@ internal sealed class CelParser
         if (s_reserved.Contains(token.Text))
         {
             throw new CelException($"reserved identifier '{token.Text}'", token.Position);
-        }
-
-        if (IsPunct("{"))
-        {
-            throw new CelException("message construction is not supported", Current.Position);
         }
 
         if (!IsPunct("("))
@@ -275,11 +258,6 @@ internal sealed class CelParser
         var entries = new List<KeyValuePair<CelExpr, CelExpr>>();
         while (!IsPunct("}"))
         {
-            if (IsPunct("?"))
-            {
-                throw new CelException("optional map entries are not supported", Current.Position);
-            }
-
             CelExpr key = ParseExpr();
             Expect(":");
             entries.Add(new(key, ParseExpr()));
