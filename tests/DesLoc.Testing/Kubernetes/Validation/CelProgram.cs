@@ -3,10 +3,29 @@ using System.Text.Json.Nodes;
 namespace DesLoc.Testing.Kubernetes.Validation;
 
 /// <summary>
-/// A compiled CEL expression of the subset CRD rules use: literals, self/oldSelf, selection, index, has(), operators,
-/// ternary, size/int/double/string, string functions, matches, isSorted and the all/exists/exists_one/map/filter
-/// macros. No static type check, uints, bytes, optionals, timestamps/durations or extension libraries. Compile throws <see cref="CelException"/> for anything outside the subset; Evaluate throws
-/// <see cref="CelEvaluationException"/> for runtime errors.
+/// A compiled CEL expression of the subset CRD rules use, evaluated as kube-apiserver's cel-go does (errors worded as
+/// cel-go words them, commutative <c>&amp;&amp;</c>/<c>||</c>/<c>all</c>/<c>exists</c>, exact int/double comparison).
+/// Covers: int, double, string (quoted, raw, escapes), bool, null, list and map literals; <c>self</c>/<c>oldSelf</c>,
+/// field selection, index, <c>has()</c>; unary <c>! -</c>, binary
+/// <c>* / % + - &lt; &lt;= &gt; &gt;= == != in &amp;&amp; ||</c>, <c>?:</c>;
+/// <c>size</c>, <c>int</c>, <c>double</c>, <c>string</c>, <c>startsWith</c>, <c>endsWith</c>, <c>contains</c>,
+/// <c>matches</c>, <c>isSorted</c>; the <c>all</c>/<c>exists</c>/<c>exists_one</c>/<c>map</c>/<c>filter</c> macros.
+/// Does not cover: static type checking (type errors surface at evaluation as <c>no such overload</c>), uint, bytes,
+/// optionals, timestamps/durations, type(), comments, triple-quoted strings, message construction and the Kubernetes
+/// extension libraries beyond <c>isSorted</c> (lowerAscii, quantity, url, ...). Compile throws
+/// <see cref="CelException"/> for anything outside the subset; Evaluate throws <see cref="CelEvaluationException"/>
+/// for runtime errors.
+/// <para>
+/// Why not the <c>Cel</c> NuGet package (0.3.3, tried against the project's rules and this kit's tests): it has no
+/// compile-time check (undeclared names, unknown functions, <c>1u</c>, <c>b'..'</c>, <c>self.?a</c>,
+/// <c>timestamp()</c> compile, the last three even evaluate) and it departs from cel-go where the rules depend on it:
+/// an error inside <c>||</c>/<c>&amp;&amp;</c> becomes "Could not compare OR values" (so a missing
+/// <c>self.algorithm.palsgd</c> is no <c>no such key: palsgd</c>), <c>self.nope || true</c> throws, <c>[0, 2].all(x,
+/// 4 / x == 2)</c> yields null, <c>[0, 1].exists(x, 1 / x == 1)</c> throws, double <c>* 2</c> is accepted,
+/// <c>1 == 'a'</c> throws, <c>9007199254740993 &gt; 9007199254740992.0</c> is false, a missing map key or list index
+/// carries neither key nor index ("Key out of range."), <c>size()</c> is an Int32, and the three-argument
+/// <c>map</c> and <c>isSorted</c> are missing.
+/// </para>
 /// </summary>
 public sealed class CelProgram
 {
