@@ -16,14 +16,7 @@ public sealed class CelProgramTests
     [InlineData("-7 % 3", "null", "-1")]
     [InlineData("7.0 / 2.0", "null", "3.5")]
     [InlineData("-9223372036854775808", "null", "-9223372036854775808")]
-    [InlineData("0x10 + 1", "null", "17")]
-    [InlineData("1e3", "null", "1000.0")]
-    [InlineData("'a' + \"b\" + 'it\\'s'", "null", "\"abit's\"")]
-    [InlineData("r'\\d+'", "null", "\"\\\\d+\"")]
-    [InlineData("'\\u00e9\\x41\\101\\n'", "null", "\"éAA\\n\"")]
-    [InlineData("[1, 2] + [3]", "null", "[1, 2, 3]")]
-    [InlineData("{'a': 1, 'b': [true]}", "null", "{\"a\": 1, \"b\": [true]}")]
-    [InlineData("null", "null", "null")]
+    [InlineData("'a' + \"b\"", "null", "\"ab\"")]
     [InlineData("true ? 1 : 2", "null", "1")]
     [InlineData("false ? 1 : true ? 2 : 3", "null", "2")]
     [InlineData("!true", "null", "false")]
@@ -32,30 +25,20 @@ public sealed class CelProgramTests
     [InlineData("self.ku % self.kx == 0", Desloc, "true")]
     [InlineData("self.topK <= self.chunk", Desloc, "true")]
     [InlineData("self.tags[1]", Desloc, "\"b\"")]
-    [InlineData("self.m['y']", Desloc, "2")]
-    [InlineData("self['ku']", Desloc, "12")]
     [InlineData("has(self.ku)", Desloc, "true")]
     [InlineData("has(self.minReplicas)", Desloc, "false")]
     [InlineData("!has(self.minReplicas) || self.minReplicas <= self.replicas", Desloc, "true")]
     [InlineData("!has(self.minReplicas) || self.minReplicas <= self.replicas", """{"minReplicas": 3, "replicas": 2}""", "false")]
-    // Comparisons: int and double compare numerically, strings lexically, lists and maps deeply.
+    // Comparisons: int and double compare numerically; lists and maps are equal deeply.
     [InlineData("1 == 1.0", "null", "true")]
     [InlineData("1 < 1.5", "null", "true")]
     [InlineData("2.5 >= 3", "null", "false")]
     [InlineData("self.lr < 1", Desloc, "true")]
     [InlineData("9007199254740993 > 9007199254740992.0", "null", "true")]
-    [InlineData("'abc' < 'abd'", "null", "true")]
-    [InlineData("'b' > 'abc'", "null", "true")]
     [InlineData("[1, [2, 3]] == [1, [2, 3.0]]", "null", "true")]
-    [InlineData("{'a': 1} == {'a': 1}", "null", "true")]
-    [InlineData("{'a': 1} != {'a': 2}", "null", "true")]
     [InlineData("1 == 'a'", "null", "false")]
-    [InlineData("self.missing == null", """{"missing": null}""", "true")]
-    // in over lists and map keys.
-    [InlineData("'b' in self.tags", Desloc, "true")]
-    [InlineData("'z' in self.tags", Desloc, "false")]
-    [InlineData("'x' in self.m", Desloc, "true")]
-    [InlineData("2 in [1.0, 2.0]", "null", "true")]
+    [InlineData("self.p == self.q", """{"p": {"a": 1, "b": [2]}, "q": {"b": [2.0], "a": 1}}""", "true")]
+    [InlineData("self.p != self.q", """{"p": {"a": 1}, "q": {"a": 2}}""", "true")]
     // Logic: the deciding side wins over an error on the other side, in either order.
     [InlineData("false && (1 / 0 == 1)", "null", "false")]
     [InlineData("(1 / 0 == 1) && false", "null", "false")]
@@ -64,12 +47,6 @@ public sealed class CelProgramTests
     // Macros and size.
     [InlineData("self.tags.all(t, size(t) == 1)", Desloc, "true")]
     [InlineData("self.tags.exists(t, t == 'c')", Desloc, "true")]
-    [InlineData("self.tags.exists_one(t, t > 'a')", Desloc, "false")]
-    [InlineData("self.tags.exists_one(t, t == 'a')", Desloc, "true")]
-    [InlineData("self.tags.map(t, t + t)", Desloc, "[\"aa\", \"bb\", \"cc\"]")]
-    [InlineData("[1, 2, 3, 4].map(x, x % 2 == 0, x * 10)", "null", "[20, 40]")]
-    [InlineData("[1, 2, 3, 4].filter(x, x > 2)", "null", "[3, 4]")]
-    [InlineData("self.m.all(k, k in ['x', 'y'])", Desloc, "true")]
     [InlineData("[[1, 2], [3]].all(l, l.all(x, x > 0))", "null", "true")]
     [InlineData("[1, 0].all(x, 1 / x > 5)", "null", "false")]
     [InlineData("[0, 1].exists(x, 1 / x == 1)", "null", "true")]
@@ -78,20 +55,10 @@ public sealed class CelProgramTests
         """{"template": {"spec": {"containers": [{"name": "sidecar"}, {"name": "trainer"}]}}}""", "true")]
     [InlineData("size(self.tags) == self.tags.size()", Desloc, "true")]
     [InlineData("size('héllo')", "null", "5")]
-    [InlineData("size(self.m)", Desloc, "2")]
-    // Strings and conversions.
+    // Strings.
     [InlineData("self.name.startsWith('trainer-')", Desloc, "true")]
-    [InlineData("self.name.endsWith('-0')", Desloc, "true")]
-    [InlineData("self.name.contains('ner')", Desloc, "true")]
-    [InlineData("self.name.matches('^[a-z]+-[0-9]+$')", Desloc, "true")]
-    [InlineData("'xay'.matches('a')", "null", "true")]
-    [InlineData("matches('abc', '^b')", "null", "false")]
-    [InlineData("int(2.9) + int(-2.9) + int('40')", "null", "40")]
-    [InlineData("double(1) / 4.0", "null", "0.25")]
-    [InlineData("double('1.5')", "null", "1.5")]
     [InlineData("string(12) + string(1.5) + string(true)", "null", "\"121.5true\"")]
     [InlineData("string(1000000.0)", "null", "\"1e+06\"")]
-    [InlineData("[1, 2, 2, 5].isSorted() && !['b', 'a'].isSorted()", "null", "true")]
     public void Evaluate_ReturnsTheCelResult(string expression, string self, string expected)
     {
         object? result = CelProgram.Compile(expression).Evaluate(JsonNode.Parse(self));
@@ -107,18 +74,17 @@ public sealed class CelProgramTests
     [InlineData("-9223372036854775808 / -1", "null", "integer overflow")]
     [InlineData("4611686018427387904 * 2", "null", "integer overflow")]
     [InlineData("self.minReplicas <= self.replicas", """{"replicas": 2}""", "no such key: minReplicas")]
-    [InlineData("self.m['z']", """{"m": {}}""", "no such key: z")]
     [InlineData("self.tags[3]", """{"tags": [1]}""", "index out of bounds: 3")]
     [InlineData("1 + 1.0", "null", "no such overload")]
     [InlineData("'a' < 1", "null", "no such overload")]
+    [InlineData("'a' < 'b'", "null", "no such overload")]
+    [InlineData("self.m['x']", """{"m": {"x": 1}}""", "no such overload")]
+    [InlineData("self.m.all(k, true)", """{"m": {"x": 1}}""", "no such overload")]
     [InlineData("self.x.size()", """{"x": 1}""", "no such overload")]
     [InlineData("1 ? 2 : 3", "null", "no such overload")]
     [InlineData("true && (1 / 0 == 1)", "null", "division by zero")]
     [InlineData("(1 / 0 == 1) || false", "null", "division by zero")]
     [InlineData("[0, 2].all(x, 4 / x == 2)", "null", "division by zero")]
-    [InlineData("[0, 2].exists_one(x, 4 / x == 2)", "null", "division by zero")]
-    [InlineData("int(1e19)", "null", "range error converting 1e+19 to int")]
-    [InlineData("{'a': 1, 'a': 2}", "null", "Failed with repeated key: a")]
     public void Evaluate_RuntimeError_ThrowsEvaluationException(string expression, string self, string reason)
     {
         var program = CelProgram.Compile(expression);
@@ -132,6 +98,9 @@ public sealed class CelProgramTests
     [InlineData("self.a +", 8)]
     [InlineData("self.a = 1", 7)]
     [InlineData("1u + 2", 1)]
+    [InlineData("0x10", 1)]
+    [InlineData("1e3", 1)]
+    [InlineData("r'a'", 0)]
     [InlineData("b'abc'", 0)]
     [InlineData("self.?a", 5)]
     [InlineData("self.a.lowerAscii()", 6)]
@@ -145,12 +114,37 @@ public sealed class CelProgramTests
     [InlineData("9223372036854775808", 0)]
     [InlineData("[x, y].all(x, x) && x", 1)]
     [InlineData("if", 0)]
+    [InlineData("1 // comment", 3)]
+    [InlineData("'''a'''", 2)]
     public void Compile_UnsupportedOrInvalid_ThrowsWithPosition(string expression, int position)
     {
         var error = Assert.Throws<CelException>(() => CelProgram.Compile(expression));
 
         Assert.IsNotType<CelEvaluationException>(error);
         Assert.Equal(position, error.Position);
+    }
+
+    [Theory]
+    [InlineData("self.list.map(x, x)", 9, "function or macro '.map/2' is not supported by the test kit")]
+    [InlineData("self.list.filter(x, true)", 9, "function or macro '.filter/2' is not supported by the test kit")]
+    [InlineData("self.list.exists_one(x, true)", 9, "function or macro '.exists_one/2' is not supported by the test kit")]
+    [InlineData("self.list.isSorted()", 9, "function or macro '.isSorted/0' is not supported by the test kit")]
+    [InlineData("'a'.matches('a')", 3, "function or macro '.matches/1' is not supported by the test kit")]
+    [InlineData("self.name.endsWith('a')", 9, "function or macro '.endsWith/1' is not supported by the test kit")]
+    [InlineData("int(1.5)", 0, "function or macro 'int/1' is not supported by the test kit")]
+    [InlineData("double(1)", 0, "function or macro 'double/1' is not supported by the test kit")]
+    [InlineData("'b' in self.tags", 4, "operator 'in' is not supported by the test kit")]
+    [InlineData("{'a': 1}", 0, "map literals are not supported by the test kit")]
+    [InlineData("self.a == null", 10, "null literals are not supported by the test kit")]
+    [InlineData("'a\\n'", 2, "escape sequences are not supported by the test kit")]
+    [InlineData("b'abc'", 0, "raw and bytes strings are not supported by the test kit")]
+    [InlineData("0x10", 1, "hex, unsigned and exponent literals are not supported by the test kit")]
+    public void Compile_RemovedFeature_IsRefusedAsNotSupportedByTheKit(string expression, int position, string reason)
+    {
+        var error = Assert.Throws<CelException>(() => CelProgram.Compile(expression));
+
+        Assert.IsNotType<CelEvaluationException>(error);
+        Assert.Equal((reason, position), (error.Reason, error.Position));
     }
 
     [Fact]

@@ -23,11 +23,5 @@ internal sealed record CelConditional(int Position, CelExpr Condition, CelExpr T
 
 internal sealed record CelListLiteral(int Position, IReadOnlyList<CelExpr> Items) : CelExpr(Position);
 
-internal sealed record CelMapLiteral(int Position, IReadOnlyList<KeyValuePair<CelExpr, CelExpr>> Entries) : CelExpr(Position);
-
-/// <summary>
-/// An expanded macro over a list or a map's keys: all, exists, exists_one, filter, map
-/// (<paramref name="Filter"/> is the predicate of the three-argument <c>map(v, p, e)</c>).
-/// </summary>
-internal sealed record CelComprehension(int Position, string Macro, CelExpr Range, string Variable, CelExpr? Filter, CelExpr Body)
-    : CelExpr(Position);
+/// <summary>The <c>all</c> or <c>exists</c> macro over a list.</summary>
+internal sealed record CelComprehension(int Position, string Macro, CelExpr Range, string Variable, CelExpr Body) : CelExpr(Position);

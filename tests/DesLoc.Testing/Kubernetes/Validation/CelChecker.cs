@@ -7,10 +7,10 @@ namespace DesLoc.Testing.Kubernetes.Validation;
 internal static class CelChecker
 {
     private static readonly HashSet<(string Name, int Arity)> s_globals =
-        [("size", 1), ("int", 1), ("double", 1), ("string", 1), ("matches", 2)];
+        [("size", 1), ("string", 1)];
 
     private static readonly HashSet<(string Name, int Arity)> s_members =
-        [("size", 0), ("startsWith", 1), ("endsWith", 1), ("contains", 1), ("matches", 1), ("isSorted", 0)];
+        [("size", 0), ("startsWith", 1)];
 
     /// <summary>Checks the tree; returns whether it references <c>oldSelf</c> (a transition rule).</summary>
     public static bool Check(CelExpr expr)
@@ -46,7 +46,7 @@ internal static class CelChecker
                 if (!supported.Contains((call.Function, call.Args.Count)))
                 {
                     string form = call.Target is null ? $"{call.Function}/{call.Args.Count}" : $".{call.Function}/{call.Args.Count}";
-                    throw new CelException($"unsupported function '{form}'", call.Position);
+                    throw new CelException($"function or macro '{form}' is not supported by the test kit", call.Position);
                 }
 
                 if (call.Target is not null)
@@ -79,23 +79,9 @@ internal static class CelChecker
                 }
 
                 break;
-            case CelMapLiteral map:
-                foreach (var (key, value) in map.Entries)
-                {
-                    Visit(key, scope, ref usesOldSelf);
-                    Visit(value, scope, ref usesOldSelf);
-                }
-
-                break;
             case CelComprehension comprehension:
                 Visit(comprehension.Range, scope, ref usesOldSelf);
-                var inner = new HashSet<string>(scope) { comprehension.Variable };
-                if (comprehension.Filter is not null)
-                {
-                    Visit(comprehension.Filter, inner, ref usesOldSelf);
-                }
-
-                Visit(comprehension.Body, inner, ref usesOldSelf);
+                Visit(comprehension.Body, new HashSet<string>(scope) { comprehension.Variable }, ref usesOldSelf);
                 break;
             default:
                 throw new CelException($"unsupported expression {expr.GetType().Name}", expr.Position);

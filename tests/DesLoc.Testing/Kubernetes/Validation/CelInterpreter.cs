@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text.RegularExpressions;
 
 namespace DesLoc.Testing.Kubernetes.Validation;
 
@@ -12,8 +10,6 @@ namespace DesLoc.Testing.Kubernetes.Validation;
 internal static class CelInterpreter
 {
     private const string NoOverload = "no such overload";
-
-    private static readonly ConcurrentDictionary<string, Regex> s_regexes = new();
 
     public static object? Evaluate(CelExpr expr, object? self, object? oldSelf) =>
         Eval(expr, new Scope("oldSelf", oldSelf, new Scope("self", self, null)));
@@ -31,7 +27,6 @@ internal static class CelInterpreter
             ? Eval(condition ? conditional.Then : conditional.Else, scope)
             : throw Error(NoOverload, conditional, "condition is not a bool"),
         CelListLiteral list => list.Items.Select(item => Eval(item, scope)).ToList(),
-        CelMapLiteral map => MapLiteral(map, scope),
         CelCall call => Call(call, call.Target is null ? null : Eval(call.Target, scope), call.Args.Select(arg => Eval(arg, scope)).ToList()),
         CelComprehension comprehension => Comprehension(comprehension, scope),
         _ => throw new CelException($"unsupported expression {expr.GetType().Name}", expr.Position),
@@ -48,32 +43,11 @@ internal static class CelInterpreter
         return select.TestOnly ? found : found ? value : throw Error($"no such key: {select.Field}", select);
     }
 
-    private static object? Index(CelIndex index, object? operand, object? key)
+    private static object? Index(CelIndex index, object? operand, object? key) => (operand, key) switch
     {
-        switch (operand, key)
-        {
-            case (IReadOnlyList<object?> list, long i):
-                return i >= 0 && i < list.Count ? list[(int)i] : throw Error($"index out of bounds: {i}", index);
-            case (IReadOnlyDictionary<object, object?> map, _):
-                object lookup = MapKey(key) ?? throw Error(NoOverload, index, $"map key of type {CelValues.TypeName(key)}");
-                return map.TryGetValue(lookup, out object? value) ? value : throw Error($"no such key: {KeyText(lookup)}", index);
-            default:
-                throw Error(NoOverload, index, $"{CelValues.TypeName(operand)}[{CelValues.TypeName(key)}]");
-        }
-    }
-
-    // Map keys are int, string or bool; a whole double finds an int key, as heterogeneous equality has it.
-    private static object? MapKey(object? key) => key switch
-    {
-        long or string or bool => key,
-        double d when Math.Truncate(d) == d && Math.Abs(d) < 9.2e18 => (long)d,
-        _ => null,
-    };
-
-    private static string KeyText(object key) => key switch
-    {
-        bool b => b ? "true" : "false",
-        _ => Convert.ToString(key, CultureInfo.InvariantCulture)!,
+        (IReadOnlyList<object?> list, long i) => i >= 0 && i < list.Count ? list[(int)i] : throw Error($"index out of bounds: {i}", index),
+        (IReadOnlyDictionary<object, object?>, _) => throw Error(NoOverload, index, "indexing a map is not supported by the test kit; select the field"),
+        _ => throw Error(NoOverload, index, $"{CelValues.TypeName(operand)}[{CelValues.TypeName(key)}]"),
     };
 
     private static object? Unary(CelUnary unary, object? operand) => (unary.Op, operand) switch
@@ -128,8 +102,6 @@ internal static class CelInterpreter
                 return !CelValues.AreEqual(left, right);
             case "<" or "<=" or ">" or ">=":
                 return Relation(binary, left, right);
-            case "in":
-                return In(binary, left, right);
         }
 
         try
@@ -139,7 +111,6 @@ internal static class CelInterpreter
                 ("+", long x, long y) => checked(x + y),
                 ("+", double x, double y) => x + y,
                 ("+", string x, string y) => x + y,
-                ("+", IReadOnlyList<object?> x, IReadOnlyList<object?> y) => x.Concat(y).ToList(),
                 ("-", long x, long y) => checked(x - y),
                 ("-", double x, double y) => x - y,
                 ("*", long x, long y) => checked(x * y),
@@ -165,7 +136,7 @@ internal static class CelInterpreter
         if (order is not { } o)
         {
             // NaN is unordered: every comparison with it is false.
-            return numbers ? false : throw Error(NoOverload, binary, $"{CelValues.TypeName(left)} {binary.Op} {CelValues.TypeName(right)}");
+            return numbers ? false : throw Error(NoOverload, binary, $"{CelValues.TypeName(left)} {binary.Op} {CelValues.TypeName(right)} (the test kit orders numbers only)");
         }
 
         return binary.Op switch
@@ -177,33 +148,6 @@ internal static class CelInterpreter
         };
     }
 
-    private static bool In(CelBinary binary, object? element, object? container) => container switch
-    {
-        IReadOnlyList<object?> list => list.Any(item => CelValues.AreEqual(element, item)),
-        IReadOnlyDictionary<object, object?> map => MapKey(element) is { } key && map.ContainsKey(key),
-        _ => throw Error(NoOverload, binary, $"{CelValues.TypeName(element)} in {CelValues.TypeName(container)}"),
-    };
-
-    private static Dictionary<object, object?> MapLiteral(CelMapLiteral literal, Scope scope)
-    {
-        var map = new Dictionary<object, object?>();
-        foreach (var (keyExpr, valueExpr) in literal.Entries)
-        {
-            object? key = Eval(keyExpr, scope);
-            if (key is not (long or string or bool))
-            {
-                throw Error("unsupported key type", keyExpr, CelValues.TypeName(key));
-            }
-
-            if (!map.TryAdd(key, Eval(valueExpr, scope)))
-            {
-                throw Error($"Failed with repeated key: {KeyText(key)}", keyExpr);
-            }
-        }
-
-        return map;
-    }
-
     private static object? Call(CelCall call, object? target, List<object?> args)
     {
         switch (call.Function, target, args)
@@ -212,24 +156,10 @@ internal static class CelInterpreter
                 return Size(call, x);
             case ("size", { } x, []):
                 return Size(call, x);
-            case ("int", null, [var x]):
-                return ToInt(call, x);
-            case ("double", null, [var x]):
-                return ToDouble(call, x);
             case ("string", null, [var x]):
                 return ToText(call, x);
             case ("startsWith", string s, [string prefix]):
                 return s.StartsWith(prefix, StringComparison.Ordinal);
-            case ("endsWith", string s, [string suffix]):
-                return s.EndsWith(suffix, StringComparison.Ordinal);
-            case ("contains", string s, [string part]):
-                return s.Contains(part, StringComparison.Ordinal);
-            case ("matches", string s, [string pattern]):
-                return Matches(call, s, pattern);
-            case ("matches", null, [string s, string pattern]):
-                return Matches(call, s, pattern);
-            case ("isSorted", IReadOnlyList<object?> list, []):
-                return IsSorted(call, list);
             default:
                 string types = string.Join(", ", args.Select(CelValues.TypeName));
                 throw Error(NoOverload, call, target is null ? $"{call.Function}({types})" : $"{CelValues.TypeName(target)}.{call.Function}({types})");
@@ -240,30 +170,7 @@ internal static class CelInterpreter
     {
         string s => s.EnumerateRunes().Count(),
         IReadOnlyList<object?> list => list.Count,
-        IReadOnlyDictionary<object, object?> map => map.Count,
         _ => throw Error(NoOverload, call, $"size({CelValues.TypeName(value)})"),
-    };
-
-    private static long ToInt(CelCall call, object? value) => value switch
-    {
-        long l => l,
-        double d => double.IsFinite(d) && d > -9223372036854775809.0 && d < 9223372036854775808.0
-            ? (long)d
-            : throw Error("range error converting " + GoFormat.Float(d) + " to int", call),
-        string s => long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long parsed)
-            ? parsed
-            : throw Error($"strconv.ParseInt: parsing {GoFormat.Quote(s)}: invalid syntax", call),
-        _ => throw Error(NoOverload, call, $"int({CelValues.TypeName(value)})"),
-    };
-
-    private static double ToDouble(CelCall call, object? value) => value switch
-    {
-        long l => l,
-        double d => d,
-        string s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double parsed)
-            ? parsed
-            : throw Error($"strconv.ParseFloat: parsing {GoFormat.Quote(s)}: invalid syntax", call),
-        _ => throw Error(NoOverload, call, $"double({CelValues.TypeName(value)})"),
     };
 
     private static string ToText(CelCall call, object? value) => value switch
@@ -275,83 +182,33 @@ internal static class CelInterpreter
         _ => throw Error(NoOverload, call, $"string({CelValues.TypeName(value)})"),
     };
 
-    private static bool Matches(CelCall call, string text, string pattern)
+    // all: any false decides; exists: any true decides; otherwise the first error stands.
+    private static bool Comprehension(CelComprehension c, Scope scope)
     {
-        Regex regex;
-        try
+        if (Eval(c.Range, scope) is not IReadOnlyList<object?> range)
         {
-            // RE2 syntax is, for the patterns CRDs use, a subset of .NET's; matches() is a search, not a full match.
-            regex = s_regexes.GetOrAdd(pattern, p => new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)));
-        }
-        catch (ArgumentException error)
-        {
-            throw Error($"invalid regular expression: {error.Message}", call);
+            throw Error(NoOverload, c, $"{c.Macro} over anything but a list is not supported by the test kit");
         }
 
-        return regex.IsMatch(text);
-    }
-
-    private static bool IsSorted(CelCall call, IReadOnlyList<object?> list)
-    {
-        for (int i = 1; i < list.Count; i++)
+        bool decisive = c.Macro == "exists";
+        CelEvaluationException? firstError = null;
+        foreach (object? element in range)
         {
-            int order = CelValues.Compare(list[i - 1], list[i])
-                ?? throw Error(NoOverload, call, $"isSorted over {CelValues.TypeName(list[i - 1])} and {CelValues.TypeName(list[i])}");
-            if (order > 0)
+            try
             {
-                return false;
+                object? result = Eval(c.Body, new Scope(c.Variable, element, scope));
+                if ((result as bool? ?? throw Error(NoOverload, c.Body, $"predicate of {c.Macro} is not a bool")) == decisive)
+                {
+                    return decisive;
+                }
+            }
+            catch (CelEvaluationException error)
+            {
+                firstError ??= error;
             }
         }
 
-        return true;
-    }
-
-    private static object? Comprehension(CelComprehension c, Scope scope)
-    {
-        IReadOnlyList<object?> range = Eval(c.Range, scope) switch
-        {
-            IReadOnlyList<object?> list => list,
-            IReadOnlyDictionary<object, object?> map => map.Keys.ToList(),
-            var other => throw Error(NoOverload, c, $"{c.Macro} over {CelValues.TypeName(other)}"),
-        };
-
-        bool Predicate(CelExpr predicate, object? element) =>
-            Eval(predicate, new Scope(c.Variable, element, scope)) is bool b
-                ? b
-                : throw Error(NoOverload, predicate, $"predicate of {c.Macro} is not a bool");
-
-        switch (c.Macro)
-        {
-            case "all" or "exists":
-                // all: any false decides; exists: any true decides; otherwise the first error stands.
-                bool decisive = c.Macro == "exists";
-                CelEvaluationException? firstError = null;
-                foreach (object? element in range)
-                {
-                    try
-                    {
-                        if (Predicate(c.Body, element) == decisive)
-                        {
-                            return decisive;
-                        }
-                    }
-                    catch (CelEvaluationException error)
-                    {
-                        firstError ??= error;
-                    }
-                }
-
-                return firstError is null ? !decisive : throw firstError;
-            case "exists_one":
-                return range.Count(element => Predicate(c.Body, element)) == 1;
-            case "filter":
-                return range.Where(element => Predicate(c.Body, element)).ToList();
-            default:
-                return range
-                    .Where(element => c.Filter is null || Predicate(c.Filter, element))
-                    .Select(element => Eval(c.Body, new Scope(c.Variable, element, scope)))
-                    .ToList();
-        }
+        return firstError is null ? !decisive : throw firstError;
     }
 
     private static CelEvaluationException Error(string reason, CelExpr at, string? detail = null) => new(reason, at.Position, detail);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Numerics;
-using System.Text;
 
 namespace DesLoc.Testing.Kubernetes.Validation;
 
@@ -17,11 +16,15 @@ internal enum CelTokenKind
 /// <summary>One token; <see cref="Value"/> holds an int literal's magnitude (BigInteger), a double or a string.</summary>
 internal sealed record CelToken(CelTokenKind Kind, string Text, int Position, object? Value = null);
 
-/// <summary>Splits a CEL expression into tokens, following the CEL spec's lexical grammar.</summary>
+/// <summary>
+/// Splits a CEL expression into tokens: decimal int and double literals (no exponent, hex or unsigned), single- or
+/// double-quoted strings without escapes, identifiers and the operators the rules use. Anything else is a
+/// <see cref="CelException"/> at its position.
+/// </summary>
 internal static class CelLexer
 {
     private static readonly string[] s_punctuation =
-        ["<=", ">=", "==", "!=", "&&", "||", "(", ")", "[", "]", "{", "}", ".", ",", ":", "?", "!", "-", "+", "*", "/", "%", "<", ">"];
+        ["<=", ">=", "==", "!=", "&&", "||", "(", ")", "[", "]", ".", ",", ":", "?", "!", "-", "+", "*", "/", "%", "<", ">"];
 
     public static IReadOnlyList<CelToken> Tokenize(string text)
     {
@@ -29,7 +32,11 @@ internal static class CelLexer
         int i = 0;
         while (true)
         {
-            i = SkipSpaceAndComments(text, i);
+            while (i < text.Length && char.IsWhiteSpace(text[i]))
+            {
+                i++;
+            }
+
             if (i >= text.Length)
             {
                 tokens.Add(new CelToken(CelTokenKind.End, "", i));
@@ -43,16 +50,7 @@ internal static class CelLexer
             }
             else if (c is '\'' or '"')
             {
-                tokens.Add(ReadString(text, ref i, raw: false, i));
-            }
-            else if (c is 'r' or 'R' && i + 1 < text.Length && text[i + 1] is '\'' or '"')
-            {
-                int start = i++;
-                tokens.Add(ReadString(text, ref i, raw: true, start));
-            }
-            else if (c is 'b' or 'B' && i + 1 < text.Length && text[i + 1] is '\'' or '"' or 'r' or 'R')
-            {
-                throw new CelException("bytes literals are not supported", i);
+                tokens.Add(ReadString(text, ref i));
             }
             else if (char.IsAsciiLetter(c) || c == '_')
             {
@@ -62,7 +60,16 @@ internal static class CelLexer
                     i++;
                 }
 
+                if (i < text.Length && text[i] is '\'' or '"')
+                {
+                    throw new CelException("raw and bytes strings are not supported by the test kit", start);
+                }
+
                 tokens.Add(new CelToken(CelTokenKind.Ident, text[start..i], start));
+            }
+            else if (c == '{')
+            {
+                throw new CelException("map literals are not supported by the test kit", i);
             }
             else
             {
@@ -78,199 +85,59 @@ internal static class CelLexer
         }
     }
 
-    private static int SkipSpaceAndComments(string text, int i)
-    {
-        while (i < text.Length)
-        {
-            if (char.IsWhiteSpace(text[i]))
-            {
-                i++;
-            }
-            else if (text[i] == '/' && i + 1 < text.Length && text[i + 1] == '/')
-            {
-                while (i < text.Length && text[i] != '\n')
-                {
-                    i++;
-                }
-            }
-            else
-            {
-                break;
-            }
-        }
-
-        return i;
-    }
-
     private static CelToken ReadNumber(string text, ref int i)
     {
         int start = i;
-        if (text[i] == '0' && i + 1 < text.Length && text[i + 1] is 'x' or 'X')
-        {
-            i += 2;
-            int digits = i;
-            while (i < text.Length && char.IsAsciiHexDigit(text[i]))
-            {
-                i++;
-            }
-
-            if (i == digits)
-            {
-                throw new CelException("malformed hex literal", start);
-            }
-
-            RefuseUnsigned(text, i);
-            var hex = BigInteger.Parse("0" + text[digits..i], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-            return new CelToken(CelTokenKind.Int, text[start..i], start, hex);
-        }
-
         while (i < text.Length && char.IsAsciiDigit(text[i]))
         {
             i++;
         }
 
-        bool isDouble = false;
         if (i + 1 < text.Length && text[i] == '.' && char.IsAsciiDigit(text[i + 1]))
         {
-            isDouble = true;
             i++;
             while (i < text.Length && char.IsAsciiDigit(text[i]))
             {
                 i++;
             }
-        }
 
-        if (i < text.Length && text[i] is 'e' or 'E')
-        {
-            int e = i + 1;
-            if (e < text.Length && text[e] is '+' or '-')
-            {
-                e++;
-            }
-
-            if (e < text.Length && char.IsAsciiDigit(text[e]))
-            {
-                isDouble = true;
-                i = e;
-                while (i < text.Length && char.IsAsciiDigit(text[i]))
-                {
-                    i++;
-                }
-            }
-        }
-
-        string literal = text[start..i];
-        if (isDouble)
-        {
+            RefuseSuffix(text, i);
+            string literal = text[start..i];
             return new CelToken(CelTokenKind.Double, literal, start, double.Parse(literal, NumberStyles.Float, CultureInfo.InvariantCulture));
         }
 
-        RefuseUnsigned(text, i);
-        return new CelToken(CelTokenKind.Int, literal, start, BigInteger.Parse(literal, CultureInfo.InvariantCulture));
+        RefuseSuffix(text, i);
+        return new CelToken(CelTokenKind.Int, text[start..i], start, BigInteger.Parse(text[start..i], CultureInfo.InvariantCulture));
     }
 
-    private static void RefuseUnsigned(string text, int i)
+    private static void RefuseSuffix(string text, int i)
     {
-        if (i < text.Length && text[i] is 'u' or 'U')
+        if (i < text.Length && (char.IsAsciiLetter(text[i]) || text[i] == '_'))
         {
-            throw new CelException("uint literals are not supported", i);
+            throw new CelException("hex, unsigned and exponent literals are not supported by the test kit", i);
         }
     }
 
-    private static CelToken ReadString(string text, ref int i, bool raw, int start)
-    {
-        char quote = text[i];
-        bool triple = i + 2 < text.Length && text[i + 1] == quote && text[i + 2] == quote;
-        i += triple ? 3 : 1;
-        var value = new StringBuilder();
-        while (true)
-        {
-            if (i >= text.Length)
-            {
-                throw new CelException("unterminated string literal", start);
-            }
-
-            char c = text[i];
-            if (c == quote && (!triple || (i + 2 < text.Length && text[i + 1] == quote && text[i + 2] == quote)))
-            {
-                i += triple ? 3 : 1;
-                return new CelToken(CelTokenKind.String, text[start..i], start, value.ToString());
-            }
-
-            if (!triple && c is '\n' or '\r')
-            {
-                throw new CelException("newline in string literal", i);
-            }
-
-            if (c == '\\' && !raw)
-            {
-                value.Append(ReadEscape(text, ref i));
-            }
-            else
-            {
-                value.Append(c);
-                i++;
-            }
-        }
-    }
-
-    private static string ReadEscape(string text, ref int i)
+    private static CelToken ReadString(string text, ref int i)
     {
         int start = i;
-        if (i + 1 >= text.Length)
+        char quote = text[i++];
+        while (i < text.Length && text[i] != quote)
         {
-            throw new CelException("unterminated escape sequence", start);
+            if (text[i] is '\\' or '\n' or '\r')
+            {
+                throw new CelException(text[i] == '\\' ? "escape sequences are not supported by the test kit" : "newline in string literal", i);
+            }
+
+            i++;
         }
 
-        char e = text[i + 1];
-        i += 2;
-        switch (e)
+        if (i >= text.Length)
         {
-            case 'a': return "\a";
-            case 'b': return "\b";
-            case 'f': return "\f";
-            case 'n': return "\n";
-            case 'r': return "\r";
-            case 't': return "\t";
-            case 'v': return "\v";
-            case '\\': return "\\";
-            case '\'': return "'";
-            case '"': return "\"";
-            case '`': return "`";
-            case '?': return "?";
-            case 'x' or 'X': return CodePoint(text, ref i, 2, 16, start);
-            case 'u': return CodePoint(text, ref i, 4, 16, start);
-            case 'U': return CodePoint(text, ref i, 8, 16, start);
-            case >= '0' and <= '3':
-                i--;
-                return CodePoint(text, ref i, 3, 8, start);
-            default:
-                throw new CelException($"invalid escape sequence '\\{e}'", start);
-        }
-    }
-
-    private static string CodePoint(string text, ref int i, int digits, int radix, int start)
-    {
-        if (i + digits > text.Length)
-        {
-            throw new CelException("truncated escape sequence", start);
+            throw new CelException("unterminated string literal", start);
         }
 
-        long value = 0;
-        for (int k = 0; k < digits; k++)
-        {
-            int d = radix == 16 && char.IsAsciiHexDigit(text[i + k]) ? Convert.ToInt32(text[i + k].ToString(), 16)
-                : radix == 8 && text[i + k] is >= '0' and <= '7' ? text[i + k] - '0'
-                : throw new CelException("malformed escape sequence", start);
-            value = (value * radix) + d;
-        }
-
-        i += digits;
-        if (value > 0x10FFFF || value is >= 0xD800 and <= 0xDFFF)
-        {
-            throw new CelException("invalid code point in escape sequence", start);
-        }
-
-        return char.ConvertFromUtf32((int)value);
+        i++;
+        return new CelToken(CelTokenKind.String, text[start..i], start, text[(start + 1)..(i - 1)]);
     }
 }

@@ -11,9 +11,7 @@ internal sealed class CelParser
         "namespace", "return", "var", "void", "while", "in",
     ];
 
-    private static readonly HashSet<string> s_macros = ["all", "exists", "exists_one", "filter", "map"];
-
-    private static readonly BigInteger s_minMagnitude = BigInteger.One << 63;
+        private static readonly BigInteger s_minMagnitude = BigInteger.One << 63;
 
     private readonly IReadOnlyList<CelToken> _tokens;
     private int _next;
@@ -42,7 +40,6 @@ internal sealed class CelParser
         { Kind: CelTokenKind.Punct, Text: "||" } => 1,
         { Kind: CelTokenKind.Punct, Text: "&&" } => 2,
         { Kind: CelTokenKind.Punct, Text: "==" or "!=" or "<" or "<=" or ">" or ">=" } => 3,
-        { Kind: CelTokenKind.Ident, Text: "in" } => 3,
         { Kind: CelTokenKind.Punct, Text: "+" or "-" } => 4,
         { Kind: CelTokenKind.Punct, Text: "*" or "/" or "%" } => 5,
         _ => 0,
@@ -68,6 +65,11 @@ internal sealed class CelParser
         CelExpr left = ParseUnary();
         while (true)
         {
+            if (Current is { Kind: CelTokenKind.Ident, Text: "in" })
+            {
+                throw new CelException("operator 'in' is not supported by the test kit", Current.Position);
+            }
+
             int precedence = Precedence(Current);
             if (precedence == 0 || precedence < minPrecedence)
             {
@@ -116,11 +118,6 @@ internal sealed class CelParser
             if (IsPunct("."))
             {
                 int position = Advance().Position;
-                if (IsPunct("?"))
-                {
-                    throw new CelException("optional field selection is not supported", Current.Position);
-                }
-
                 string name = ExpectIdent();
                 if (IsPunct("("))
                 {
@@ -136,11 +133,6 @@ internal sealed class CelParser
             else if (IsPunct("["))
             {
                 int position = Advance().Position;
-                if (IsPunct("?"))
-                {
-                    throw new CelException("optional index is not supported", Current.Position);
-                }
-
                 CelExpr key = ParseExpr();
                 Expect("]");
                 operand = new CelIndex(position, operand, key);
@@ -154,15 +146,15 @@ internal sealed class CelParser
 
     private static CelExpr MemberCall(int position, CelExpr target, string name, IReadOnlyList<CelExpr> args)
     {
-        if (!s_macros.Contains(name))
+        // Other macros (exists_one, map, filter) stay calls, which the checker refuses as unsupported.
+        if (name is not ("all" or "exists"))
         {
             return new CelCall(position, target, name, args);
         }
 
-        bool arityOk = args.Count == 2 || (name == "map" && args.Count == 3);
-        if (!arityOk)
+        if (args.Count != 2)
         {
-            throw new CelException($"macro '{name}' takes {(name == "map" ? "2 or 3" : "2")} arguments", position);
+            throw new CelException($"macro '{name}' takes 2 arguments", position);
         }
 
         if (args[0] is not CelIdent variable)
@@ -170,9 +162,7 @@ internal sealed class CelParser
             throw new CelException($"argument to macro '{name}' must be a simple name", args[0].Position);
         }
 
-        return args.Count == 3
-            ? new CelComprehension(position, name, target, variable.Name, args[1], args[2])
-            : new CelComprehension(position, name, target, variable.Name, null, args[1]);
+        return new CelComprehension(position, name, target, variable.Name, args[1]);
     }
 
     private CelExpr ParsePrimary()
@@ -199,10 +189,6 @@ internal sealed class CelParser
                 return inner;
             case CelTokenKind.Punct when token.Text == "[":
                 return new CelListLiteral(token.Position, ParseList("]"));
-            case CelTokenKind.Punct when token.Text == "{":
-                return ParseMap(token.Position);
-            case CelTokenKind.Punct when token.Text == ".":
-                throw new CelException("leading-dot identifiers are not supported", token.Position);
             case CelTokenKind.End:
                 throw new CelException("unexpected end of expression", token.Position);
             default:
@@ -219,17 +205,12 @@ internal sealed class CelParser
             case "false":
                 return new CelLiteral(token.Position, false);
             case "null":
-                return new CelLiteral(token.Position, null);
+                throw new CelException("null literals are not supported by the test kit", token.Position);
         }
 
         if (s_reserved.Contains(token.Text))
         {
             throw new CelException($"reserved identifier '{token.Text}'", token.Position);
-        }
-
-        if (IsPunct("{"))
-        {
-            throw new CelException("message construction is not supported", Current.Position);
         }
 
         if (!IsPunct("("))
@@ -268,31 +249,6 @@ internal sealed class CelParser
 
         Expect(close);
         return items;
-    }
-
-    private CelMapLiteral ParseMap(int position)
-    {
-        var entries = new List<KeyValuePair<CelExpr, CelExpr>>();
-        while (!IsPunct("}"))
-        {
-            if (IsPunct("?"))
-            {
-                throw new CelException("optional map entries are not supported", Current.Position);
-            }
-
-            CelExpr key = ParseExpr();
-            Expect(":");
-            entries.Add(new(key, ParseExpr()));
-            if (!IsPunct(","))
-            {
-                break;
-            }
-
-            Advance();
-        }
-
-        Expect("}");
-        return new CelMapLiteral(position, entries);
     }
 
     private bool IsPunct(string text) => Current.Kind == CelTokenKind.Punct && Current.Text == text;

@@ -7,7 +7,7 @@ namespace DesLoc.Testing.Kubernetes.Validation;
 /// <summary>
 /// CEL runtime values as CLR objects: <see cref="long"/> (int), <see cref="double"/>, <see cref="string"/>,
 /// <see cref="bool"/>, null, <see cref="IReadOnlyList{T}"/> of values (list) and
-/// <see cref="IReadOnlyDictionary{TKey, TValue}"/> keyed by long, string or bool (map).
+/// <see cref="IReadOnlyDictionary{TKey, TValue}"/> keyed by the JSON object's property names (map).
 /// </summary>
 internal static class CelValues
 {
@@ -96,13 +96,11 @@ internal static class CelValues
         }
     }
 
-    /// <summary>Orders two values of one comparable kind; null when unordered (NaN) or not comparable.</summary>
+    /// <summary>Orders two numbers; null when unordered (NaN) or not numbers (the kit orders nothing else).</summary>
     public static int? Compare(object? a, object? b) => (a, b) switch
     {
         (long x, long y) => x.CompareTo(y),
         (long or double, long or double) => CompareNumbers(a, b),
-        (string x, string y) => string.CompareOrdinal(x, y) switch { < 0 => -1, > 0 => 1, _ => 0 },
-        (bool x, bool y) => x.CompareTo(y),
         _ => null,
     };
 
