@@ -206,6 +206,12 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
                 logger.ReconcileFailed(e, key);
                 queue.AddRateLimited(key);
             }
+            catch (Exception) when (cancellation.IsCancellationRequested)
+            {
+                // Stopping (shutdown, or leadership lost): a reconcile cut short, whatever it threw, is the next
+                // leader's to redo; it must not turn a clean stop into a crash.
+                return;
+            }
             finally
             {
                 queue.Done(key);
