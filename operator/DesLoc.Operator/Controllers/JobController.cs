@@ -63,12 +63,18 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
                 throw new CreationRefusedException(refusals[0].Name, refusals[0].Message);
             }
 
-            metrics?.Reconciled(plan, job, System.Diagnostics.Stopwatch.GetElapsedTime(started), error: false);
+            metrics?.Reconciled(plan, job, System.Diagnostics.Stopwatch.GetElapsedTime(started), ReconcileResult.Success);
             return plan;
         }
-        catch (Exception) when (!cancellation.IsCancellationRequested)
+        catch (Exception e) when (!cancellation.IsCancellationRequested)
         {
-            metrics?.Reconciled(plan, job, System.Diagnostics.Stopwatch.GetElapsedTime(started), error: true);
+            ReconcileResult result = e switch
+            {
+                k8s.Autorest.HttpOperationException { Response.StatusCode: System.Net.HttpStatusCode.Conflict } => ReconcileResult.Conflict,
+                CreationRefusedException => ReconcileResult.Refused,
+                _ => ReconcileResult.Error,
+            };
+            metrics?.Reconciled(plan, job, System.Diagnostics.Stopwatch.GetElapsedTime(started), result);
             throw;
         }
     }

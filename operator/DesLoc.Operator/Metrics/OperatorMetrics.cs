@@ -51,11 +51,11 @@ public sealed class OperatorMetrics
 
     public void SetLeader(bool leading) => _leader.Set(leading ? 1 : 0);
 
-    public void Reconciled(ReconcilePlan plan, LowCommJob job, TimeSpan duration, bool error)
+    public void Reconciled(ReconcilePlan plan, LowCommJob job, TimeSpan duration, ReconcileResult result)
     {
-        _reconciles.WithLabels(error ? "error" : "success").Inc();
+        _reconciles.WithLabels(result.ToString().ToLowerInvariant()).Inc();
         _reconcileSeconds.Observe(duration.TotalSeconds);
-        if (error)
+        if (result != ReconcileResult.Success)
         {
             return;
         }
@@ -103,4 +103,18 @@ public sealed class OperatorMetrics
             _jobs.WithLabels(phase.ToString()).Set(counts.GetValueOrDefault(phase));
         }
     }
+}
+
+/// <summary>The <c>result</c> label of <c>desloc_operator_reconcile_total</c>.</summary>
+public enum ReconcileResult
+{
+    Success,
+
+    /// <summary>A status write met a newer copy (409): expected, redone on the fresh copy.</summary>
+    Conflict,
+
+    /// <summary>The API server refused a child (Pod Security, quota, admission): in status and Events, retried with backoff.</summary>
+    Refused,
+
+    Error,
 }

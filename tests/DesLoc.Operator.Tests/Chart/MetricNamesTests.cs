@@ -80,7 +80,7 @@ public sealed partial class MetricNamesTests
         };
         var plan = new ReconcilePlan(status, false, false, [], [],
             [JobEvent.Warning("ReplicaRestarted", "replica 1"), JobEvent.Normal("SyncPeriodsChanged", "kx 8")], null, false);
-        metrics.Reconciled(plan, job, TimeSpan.FromMilliseconds(3), error: false);
+        metrics.Reconciled(plan, job, TimeSpan.FromMilliseconds(3), ReconcileResult.Success);
         using var stream = new MemoryStream();
         await metrics.Registry.CollectAndExportAsTextAsync(stream);
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());

@@ -203,7 +203,8 @@ public sealed class OperatorServeTests
     {
         await using ServeHarness harness = await ServeHarness.StartAsync();
         var log = new Kubernetes.CapturingLogger();
-        harness.StartOperator(logger: log);
+        var metrics = new OperatorMetrics();
+        harness.StartOperator(metrics: metrics, logger: log);
         harness.Server.FailNext("PUT", "/status", 409, times: 1);
         await harness.CreateAsync(ServeHarness.Manifest("contested"));
 
@@ -214,6 +215,12 @@ public sealed class OperatorServeTests
         Assert.Contains("ml/contested", conflict.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(log.Entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning);
         Assert.All(log.Entries, e => Assert.Null(e.Exception));
+        // Counted as what it is, not as a failed reconcile.
+        using var scrape = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(scrape);
+        string exposition = Encoding.UTF8.GetString(scrape.ToArray());
+        Assert.Matches("desloc_operator_reconcile_total\\{result=\"conflict\"\\} 1", exposition);
+        Assert.DoesNotMatch("desloc_operator_reconcile_total\\{result=\"error\"\\} [1-9]", exposition);
     }
 
     [Theory]

@@ -1,3 +1,5 @@
+using System.Text;
+using DesLoc.Operator.Metrics;
 using DesLoc.Testing;
 using k8s;
 using k8s.Models;
@@ -21,7 +23,8 @@ public sealed class PodSecurityServeTests
         {
             Metadata = new V1ObjectMeta { Name = "ml", Labels = new Dictionary<string, string> { ["pod-security.kubernetes.io/enforce"] = "restricted" } },
         });
-        harness.StartOperator();
+        var metrics = new OperatorMetrics();
+        harness.StartOperator(metrics: metrics);
 
         await harness.CreateAsync(ServeHarness.Manifest("compliant"));
         await Eventually.TrueAsync(() => harness.Pods("compliant").Count == 3, "the default pods are admitted under restricted", Timeout);
@@ -50,5 +53,8 @@ public sealed class PodSecurityServeTests
         await Task.Delay(TimeSpan.FromSeconds(3));
         int during = harness.Server.CountRequests("POST", "/namespaces/ml/pods") - before;
         Assert.InRange(during, 0, 9);
+        using var scrape = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(scrape);
+        Assert.Matches("desloc_operator_reconcile_total\\{result=\"refused\"\\} [1-9]", Encoding.UTF8.GetString(scrape.ToArray()));
     }
 }
