@@ -64,7 +64,7 @@ internal static class Program
         {
             await progress.StopAsync();
             Console.WriteLine("Stopped.");
-            return 130;
+            return TrainerExitCodes.Interrupted;
         }
     }
 
@@ -79,11 +79,11 @@ internal static class Program
             ReplicaEnvironment environment = ReplicaEnvironment.Read(Environment.GetEnvironmentVariable);
             string json = File.Exists(environment.ConfigPath)
                 ? await File.ReadAllTextAsync(environment.ConfigPath)
-                : throw new ConfigurationException($"{ReplicaEnvironment.ConfigVariable}: no file at '{environment.ConfigPath}'.");
+                : throw new ConfigurationException($"{TrainerEnvironment.Config}: no file at '{environment.ConfigPath}'.");
             JobSpec spec = JobSpecLoader.Load(json, ReplicaOverrides(command));
             if (spec.Replicas != environment.WorldSize)
             {
-                throw new ConfigurationException($"spec.replicas ({spec.Replicas}) must equal {ReplicaEnvironment.WorldSizeVariable} ({environment.WorldSize}).");
+                throw new ConfigurationException($"spec.replicas ({spec.Replicas}) must equal {TrainerEnvironment.WorldSize} ({environment.WorldSize}).");
             }
 
             Preflight.ThrowIfInvalid(spec);

@@ -67,8 +67,7 @@ public static class JobSpecValidation
             bool belowMax = range.MaximumIsExclusive ? number < max : number <= max;
             if (!aboveMin || !belowMax)
             {
-                errors.Add(new SpecError(field, string.Create(CultureInfo.InvariantCulture,
-                    $"must be in {(range.MinimumIsExclusive ? "(" : "[")}{min}, {max}{(range.MaximumIsExclusive ? ")" : "]")} (got {number})")));
+                errors.Add(new SpecError(field, string.Create(CultureInfo.InvariantCulture, $"must be in {property.RangeText} (got {number})")));
             }
         }
 

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -16,6 +17,12 @@ public sealed record SchemaProperty(PropertyInfo Info, string JsonName, Type Typ
     private static readonly NullabilityInfoContext s_nullability = new();
 
     public RangeAttribute? Range => Info.GetCustomAttribute<RangeAttribute>();
+
+    /// <summary>The range as an interval, <c>[1, 1000000]</c> or <c>(0, 1)</c>, for errors and help; null without one.</summary>
+    public string? RangeText => Range is { } range
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"{(range.MinimumIsExclusive ? "(" : "[")}{Convert.ToDouble(range.Minimum, CultureInfo.InvariantCulture)}, {Convert.ToDouble(range.Maximum, CultureInfo.InvariantCulture)}{(range.MaximumIsExclusive ? ")" : "]")}")
+        : null;
 
     public AllowedValuesAttribute? AllowedValues => Info.GetCustomAttribute<AllowedValuesAttribute>();
 

@@ -43,6 +43,9 @@ public static class TrainerExitCodes
     /// <summary>The job's configuration or data cannot work: restarting will not help, so the job fails.</summary>
     public const int ConfigurationError = 2;
 
-    /// <summary>Stopped by a signal (SIGINT); SIGTERM exits 143.</summary>
+    /// <summary>An in-process run stopped by Ctrl+C (128 + SIGINT).</summary>
     public const int Interrupted = 130;
+
+    /// <summary>A replica stopped by SIGTERM or SIGINT after writing its checkpoint (128 + SIGTERM): not finished.</summary>
+    public const int Stopped = 143;
 }

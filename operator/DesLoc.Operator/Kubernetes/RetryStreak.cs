@@ -30,9 +30,8 @@ public sealed class RetryStreak(TimeSpan first, TimeSpan cap, Func<double>? rand
     /// </summary>
     public static TimeSpan Delay(int failures, TimeSpan first, TimeSpan cap, double random)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(failures, 1);
-        double ticks = Math.Min(first.Ticks * Math.Pow(2, Math.Min(failures - 1, 30)), cap.Ticks);
-        return TimeSpan.FromTicks((long)(ticks * (0.5 + (0.5 * Math.Clamp(random, 0, 1)))));
+        TimeSpan step = Reconciliation.Backoff.Exponential(failures, first, cap);
+        return TimeSpan.FromTicks((long)(step.Ticks * (0.5 + (0.5 * Math.Clamp(random, 0, 1)))));
     }
 
     /// <summary>A failure's one-line reason: the innermost message (a refused connection's socket error), no stack.</summary>

@@ -130,13 +130,7 @@ public sealed class WorkQueue<TKey> : IDisposable
     }
 
     /// <summary>The delay before the retry that follows <paramref name="failures"/> earlier failures.</summary>
-    public TimeSpan Backoff(int failures)
-    {
-        // 2^30 s already exceeds any sane cap, and keeps the shift from overflowing.
-        var factor = Math.Pow(2, Math.Min(failures, 30));
-        var ticks = _baseDelay.Ticks * factor;
-        return ticks >= _maxDelay.Ticks ? _maxDelay : TimeSpan.FromTicks((long)ticks);
-    }
+    public TimeSpan Backoff(int failures) => Reconciliation.Backoff.Exponential(failures + 1, _baseDelay, _maxDelay);
 
     /// <summary>Resets the backoff of <paramref name="key"/> (call after it was processed successfully).</summary>
     public void Forget(TKey key)

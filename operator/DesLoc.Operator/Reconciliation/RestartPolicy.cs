@@ -1,12 +1,10 @@
+using DesLoc.Contract.Wire;
 
 namespace DesLoc.Operator.Reconciliation;
 
 /// <summary>What a replica's failure leads to, and how long to wait before it is recreated.</summary>
 public static class RestartPolicy
 {
-    /// <summary>The trainer's exit code for a bad configuration: restarting cannot help.</summary>
-    public const int ConfigurationErrorExitCode = DesLoc.Contract.Wire.TrainerExitCodes.ConfigurationError;
-
     /// <summary>Reasons the platform gives when it took a healthy pod away; such a restart is not the job's fault.</summary>
     private static readonly HashSet<string> s_disruptions = new(StringComparer.Ordinal)
     {
@@ -31,15 +29,13 @@ public static class RestartPolicy
             return new Decision(rule.Action, Counted: rule.Action == FailureAction.Restart, cause);
         }
 
-        return exitCode == ConfigurationErrorExitCode
+        // The trainer's configuration error: restarting cannot help.
+        return exitCode == TrainerExitCodes.ConfigurationError
             ? new Decision(FailureAction.FailJob, Counted: false, cause + ", a configuration error")
             : new Decision(FailureAction.Restart, Counted: true, cause);
     }
 
     /// <summary>Initial delay, doubled for each earlier restart of the same replica, capped.</summary>
-    public static TimeSpan Backoff(BackoffSpec backoff, int restartsOfReplica)
-    {
-        double seconds = backoff.InitialSeconds * Math.Pow(2, Math.Max(0, restartsOfReplica - 1));
-        return TimeSpan.FromSeconds(Math.Min(seconds, backoff.MaxSeconds));
-    }
+    public static TimeSpan Backoff(BackoffSpec backoff, int restartsOfReplica) => Reconciliation.Backoff.Exponential(
+        Math.Max(1, restartsOfReplica), TimeSpan.FromSeconds(backoff.InitialSeconds), TimeSpan.FromSeconds(backoff.MaxSeconds));
 }

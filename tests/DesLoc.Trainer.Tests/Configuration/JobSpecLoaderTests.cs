@@ -39,7 +39,7 @@ public sealed class JobSpecLoaderTests
     {
         var spec = new JobSpec { Replicas = 7, Algorithm = new AlgorithmSpec { Type = AlgorithmType.PALSGD, Palsgd = new() { Eta = 0.25 } } };
 
-        JobSpec loaded = JobSpecLoader.Load(JobSpecLoader.ToJson(spec), []);
+        JobSpec loaded = JobSpecLoader.Load(JobSpecJson.Serialize(spec), []);
 
         Assert.Equal(7, loaded.Replicas);
         Assert.Equal(AlgorithmType.PALSGD, loaded.Algorithm.Type);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using DesLoc.Contract.Wire;
 using DesLoc.Trainer.Configuration;
-using DesLoc.Trainer.Distributed;
 
 namespace DesLoc.Trainer.Tests.Configuration;
 
@@ -108,7 +107,7 @@ public sealed class TrainerCommandLineTests
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment.Remove(ReplicaEnvironment.RankVariable);
+        start.Environment.Remove(TrainerEnvironment.Rank);
         using Process process = Process.Start(start)!;
         Task<string> output = process.StandardOutput.ReadToEndAsync();
         Task<string> error = process.StandardError.ReadToEndAsync();

@@ -48,9 +48,9 @@ public sealed class OperatorContractTests
         Dictionary<string, string?> values = env.ToDictionary(e => e.Name, string? (e) => e.ValueFrom?.SecretKeyRef is null ? e.Value : "the-token");
 
         Assert.Equal(
-            new[] { ReplicaEnvironment.JobVariable, ReplicaEnvironment.RankVariable, ReplicaEnvironment.WorldSizeVariable, ReplicaEnvironment.PeersVariable,
-                ReplicaEnvironment.ConfigVariable, ReplicaEnvironment.TokenVariable, ReplicaEnvironment.GrpcPortVariable, ReplicaEnvironment.MetricsPortVariable,
-                ReplicaEnvironment.BindAddressVariable }.Order(),
+            new[] { TrainerEnvironment.Job, TrainerEnvironment.Rank, TrainerEnvironment.WorldSize, TrainerEnvironment.Peers,
+                TrainerEnvironment.Config, TrainerEnvironment.Token, TrainerEnvironment.GrpcPort, TrainerEnvironment.MetricsPort,
+                TrainerEnvironment.BindAddress }.Order(),
             values.Keys.Order());
         ReplicaEnvironment read = ReplicaEnvironment.Read(name => values.GetValueOrDefault(name));
         Assert.Equal((3, 4, "the-token"), (read.Rank, read.WorldSize, read.Token));

@@ -1,7 +1,6 @@
+using DesLoc.Contract.Wire;
 using System.Diagnostics;
 using DesLoc.Sync.State;
-using DesLoc.Trainer.Configuration;
-using DesLoc.Trainer.Distributed;
 
 using DesLoc.Operator.Local;
 
@@ -27,7 +26,7 @@ internal sealed class ReplicaCluster : IDisposable
             : spec;
         spec = Spec;
         _specPath = Path.Combine(Directory, "spec.json");
-        File.WriteAllText(_specPath, JobSpecLoader.ToJson(spec));
+        File.WriteAllText(_specPath, JobSpecJson.Serialize(spec));
         _processes = new Process?[spec.Replicas];
         _grpcPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => LoopbackPorts.FreePair())];
         _metricsPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => LoopbackPorts.Free())];
@@ -62,15 +61,15 @@ internal sealed class ReplicaCluster : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.Environment[ReplicaEnvironment.JobVariable] = "test";
-        start.Environment[ReplicaEnvironment.RankVariable] = rank.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment[ReplicaEnvironment.WorldSizeVariable] = Spec.Replicas.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment[ReplicaEnvironment.PeersVariable] = string.Join(",", Enumerable.Range(0, Spec.Replicas).Select(GrpcAddress));
-        start.Environment[ReplicaEnvironment.ConfigVariable] = _specPath;
-        start.Environment[ReplicaEnvironment.TokenVariable] = Token;
-        start.Environment[ReplicaEnvironment.GrpcPortVariable] = _grpcPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment[ReplicaEnvironment.MetricsPortVariable] = _metricsPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment[ReplicaEnvironment.BindAddressVariable] = "127.0.0.1";
+        start.Environment[TrainerEnvironment.Job] = "test";
+        start.Environment[TrainerEnvironment.Rank] = rank.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[TrainerEnvironment.WorldSize] = Spec.Replicas.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[TrainerEnvironment.Peers] = string.Join(",", Enumerable.Range(0, Spec.Replicas).Select(GrpcAddress));
+        start.Environment[TrainerEnvironment.Config] = _specPath;
+        start.Environment[TrainerEnvironment.Token] = Token;
+        start.Environment[TrainerEnvironment.GrpcPort] = _grpcPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[TrainerEnvironment.MetricsPort] = _metricsPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[TrainerEnvironment.BindAddress] = "127.0.0.1";
         start.Environment[DesLoc.Contract.Wire.TrainerEnvironment.TerminationMessagePath] = TerminationMessagePath(rank);
         var process = new Process { StartInfo = start };
         string log = LogPath(rank);

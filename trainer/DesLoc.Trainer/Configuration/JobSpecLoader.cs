@@ -10,8 +10,6 @@ namespace DesLoc.Trainer.Configuration;
 /// </summary>
 public static class JobSpecLoader
 {
-    public static JsonSerializerOptions SerializerOptions => JobSpecJson.Options;
-
     /// <summary>Builds a spec from an optional JSON document and <c>path=value</c> overrides.</summary>
     public static JobSpec Load(string? json, IEnumerable<KeyValuePair<string, string>> overrides)
     {
@@ -33,7 +31,7 @@ public static class JobSpecLoader
 
         try
         {
-            return root.Deserialize<JobSpec>(SerializerOptions) ?? new JobSpec();
+            return root.Deserialize<JobSpec>(JobSpecJson.Options) ?? new JobSpec();
         }
         catch (JsonException e)
         {
@@ -41,8 +39,6 @@ public static class JobSpecLoader
             throw new ConfigurationException($"Configuration error at '{field}': {e.Message}");
         }
     }
-
-    public static string ToJson(JobSpec spec) => JsonSerializer.Serialize(spec, SerializerOptions);
 
     private static void Set(JsonObject root, string path, string value)
     {

@@ -185,10 +185,9 @@ internal static class TrainerCommandLine
             text.Add(description);
         }
 
-        if (property.Range is { } range)
+        if (property.RangeText is { } range)
         {
-            text.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{(range.MinimumIsExclusive ? "(" : "[")}{range.Minimum}, {range.Maximum}{(range.MaximumIsExclusive ? ")" : "]")}"));
+            text.Add(range);
         }
 
         if (fallback is not null)

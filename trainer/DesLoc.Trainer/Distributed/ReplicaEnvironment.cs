@@ -21,20 +21,8 @@ internal sealed record ReplicaEnvironment(
     int MetricsPort,
     string BindAddress)
 {
-    public const string JobVariable = TrainerEnvironment.Job;
-    public const string RankVariable = TrainerEnvironment.Rank;
-    public const string WorldSizeVariable = TrainerEnvironment.WorldSize;
-    public const string PeersVariable = TrainerEnvironment.Peers;
-    public const string ConfigVariable = TrainerEnvironment.Config;
-    public const string TokenVariable = TrainerEnvironment.Token;
-    public const string GrpcPortVariable = TrainerEnvironment.GrpcPort;
-    public const string MetricsPortVariable = TrainerEnvironment.MetricsPort;
-    public const string BindAddressVariable = TrainerEnvironment.BindAddress;
-    public const int DefaultGrpcPort = TrainerEnvironment.DefaultGrpcPort;
-    public const int DefaultMetricsPort = TrainerEnvironment.DefaultMetricsPort;
-
     /// <summary>True when the operator (or a test) started this process as one replica of a job.</summary>
-    public static bool IsPresent(Func<string, string?> read) => read(RankVariable) is not null;
+    public static bool IsPresent(Func<string, string?> read) => read(TrainerEnvironment.Rank) is not null;
 
     /// <summary>Reads and checks the contract; every problem is reported at once, naming the variable.</summary>
     public static ReplicaEnvironment Read(Func<string, string?> read)
@@ -69,23 +57,23 @@ internal sealed record ReplicaEnvironment(
             return 0;
         }
 
-        string job = Required(JobVariable);
-        int rank = Number(RankVariable, null);
-        int world = Number(WorldSizeVariable, null);
-        string[] peers = Required(PeersVariable).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        string config = Required(ConfigVariable);
-        string token = Required(TokenVariable);
-        int grpcPort = Number(GrpcPortVariable, DefaultGrpcPort);
-        int metricsPort = Number(MetricsPortVariable, DefaultMetricsPort);
-        string bind = read(BindAddressVariable) is { Length: > 0 } address ? address : "0.0.0.0";
+        string job = Required(TrainerEnvironment.Job);
+        int rank = Number(TrainerEnvironment.Rank, null);
+        int world = Number(TrainerEnvironment.WorldSize, null);
+        string[] peers = Required(TrainerEnvironment.Peers).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string config = Required(TrainerEnvironment.Config);
+        string token = Required(TrainerEnvironment.Token);
+        int grpcPort = Number(TrainerEnvironment.GrpcPort, TrainerEnvironment.DefaultGrpcPort);
+        int metricsPort = Number(TrainerEnvironment.MetricsPort, TrainerEnvironment.DefaultMetricsPort);
+        string bind = read(TrainerEnvironment.BindAddress) is { Length: > 0 } address ? address : "0.0.0.0";
         if (errors.Count == 0 && peers.Length != world)
         {
-            errors.Add($"{PeersVariable} lists {peers.Length} peers but {WorldSizeVariable} is {world}.");
+            errors.Add($"{TrainerEnvironment.Peers} lists {peers.Length} peers but {TrainerEnvironment.WorldSize} is {world}.");
         }
 
         if (errors.Count == 0 && rank >= world)
         {
-            errors.Add($"{RankVariable} ({rank}) must be below {WorldSizeVariable} ({world}).");
+            errors.Add($"{TrainerEnvironment.Rank} ({rank}) must be below {TrainerEnvironment.WorldSize} ({world}).");
         }
 
         return errors.Count > 0

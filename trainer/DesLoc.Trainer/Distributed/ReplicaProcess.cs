@@ -1,3 +1,4 @@
+using DesLoc.Contract.Wire;
 using System.Runtime.InteropServices;
 using DesLoc.Sync.Accounting;
 using DesLoc.Trainer.Checkpoints;
@@ -26,9 +27,6 @@ namespace DesLoc.Trainer.Distributed;
 /// </summary>
 internal static class ReplicaProcess
 {
-    /// <summary>Exit code of a replica stopped by SIGTERM or SIGINT after writing its checkpoint (128 + 15).</summary>
-    public const int StoppedExitCode = 143;
-
     public static async Task<int> RunAsync(ReplicaEnvironment environment, JobSpec spec)
     {
         using ILoggerFactory loggerFactory = LoggerFactory.Create(logging => logging
@@ -124,7 +122,7 @@ internal static class ReplicaProcess
                 logger.Stopping(environment.Rank, replica.Step);
                 gate.SaveCheckpoint(replica, replica.Step);
                 // 128 + SIGTERM, as a signalled process reports: the operator must not take a stopped replica for a finished one.
-                exitCode = StoppedExitCode;
+                exitCode = TrainerExitCodes.Stopped;
             }
             else
             {
@@ -138,7 +136,7 @@ internal static class ReplicaProcess
         }
         catch (OperationCanceledException)
         {
-            exitCode = 143;
+            exitCode = TrainerExitCodes.Stopped;
         }
 
         await app.StopAsync();
