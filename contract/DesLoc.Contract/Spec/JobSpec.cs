@@ -17,6 +17,10 @@ public record JobSpec
     [Range(1, 1024)]
     public int Replicas { get; init; } = 4;
 
+    [Description("Data-parallel workers inside each replica (one device each): they average gradients every step over the replica's fast links, and each carries one shard of every exchange between replicas. 1 keeps a replica one Pod.")]
+    [Range(1, 64)]
+    public int WorkersPerReplica { get; init; } = 1;
+
     [Description("Quorum floor: sync rounds wait while fewer replicas are alive. Defaults to 1.")]
     [Range(1, 1024)]
     public int? MinReplicas { get; init; }

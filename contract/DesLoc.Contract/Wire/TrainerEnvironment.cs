@@ -7,8 +7,19 @@ namespace DesLoc.Contract.Wire;
 public static class TrainerEnvironment
 {
     public const string Job = "DESLOC_JOB";
+    /// <summary>The replica index, 0..R-1.</summary>
     public const string Rank = "DESLOC_RANK";
+
+    /// <summary>The number of replicas R.</summary>
     public const string WorldSize = "DESLOC_WORLD_SIZE";
+
+    /// <summary>The worker index inside the replica, 0..W-1 (absent: 0).</summary>
+    public const string Worker = "DESLOC_WORKER";
+
+    /// <summary>Workers per replica W (absent: 1).</summary>
+    public const string WorkersPerReplica = "DESLOC_WORKERS_PER_REPLICA";
+
+    /// <summary>host:port of every worker of the job, replica-major (<see cref="JobTopology.GlobalRank"/>): both tiers' peers in one list.</summary>
     public const string Peers = "DESLOC_PEERS";
     public const string Config = "DESLOC_CONFIG";
     public const string Token = "DESLOC_TOKEN";
