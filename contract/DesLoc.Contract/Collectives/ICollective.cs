@@ -25,3 +25,17 @@ public interface ICollective
 
 /// <summary>Every replica's payload by rank, and the bytes this replica sent to gather them.</summary>
 public sealed record GatherResult(IReadOnlyList<ReadOnlyMemory<byte>> Payloads, long BytesSent);
+
+/// <summary>
+/// The collective between replicas as one worker of a replica of several sees it (DESIGN.md §6): <see cref="ICollective.Rank"/>
+/// and <see cref="ICollective.WorldSize"/> count replicas, each operation moves this worker's shard between replicas
+/// and then gathers the shards inside the replica. The bytes each operation returns are the inter-site ones; what it
+/// sent inside the replica accumulates in <see cref="IntraBytesSent"/>.
+/// </summary>
+public interface IShardedCollective : ICollective
+{
+    int WorkersPerReplica { get; }
+
+    /// <summary>Bytes this worker has sent inside its replica, over all operations so far.</summary>
+    long IntraBytesSent { get; }
+}

@@ -14,12 +14,36 @@ internal static class StrategyHarness
         AlgorithmSpec spec, int world, int parameterCount, int steps, ulong seed = 1)
     {
         var group = new InMemoryCollectiveGroup(world);
-        var replicas = Enumerable.Range(0, world).Select(_ => new ArrayReplica(parameterCount)).ToArray();
         var strategies = Enumerable.Range(0, world).Select(r => SyncStrategies.Create(spec, group[r], parameterCount, seed)).ToArray();
+        return (strategies, await DriveAsync(strategies, parameterCount, steps, rank => rank));
+    }
+
+    /// <summary>
+    /// The same run with <paramref name="replicas"/> replicas of <paramref name="workers"/> workers each, exchanging through
+    /// <see cref="ShardedCollective"/>s; strategies and array replicas come back replica-major. A replica's workers draw its
+    /// gradients alike, as the fast tier's average leaves them, so each worker should end as the unsharded replica does.
+    /// </summary>
+    public static async Task<(ISyncStrategy[] Strategies, ArrayReplica[] Workers)> RunShardedAsync(
+        AlgorithmSpec spec, int replicas, int workers, int parameterCount, int steps, ulong seed = 1)
+    {
+        InMemoryCollectiveGroup[] shards = [.. Enumerable.Range(0, workers).Select(_ => new InMemoryCollectiveGroup(replicas))];
+        InMemoryCollectiveGroup[] fastTiers = [.. Enumerable.Range(0, replicas).Select(_ => new InMemoryCollectiveGroup(workers))];
+        ISyncStrategy[] strategies = [.. Enumerable.Range(0, replicas * workers).Select(g =>
+        {
+            (int replica, int worker) = (g / workers, g % workers);
+            var collective = new ShardedCollective(replica, worker, shards[worker][replica], fastTiers[replica][worker], r => r);
+            return SyncStrategies.Create(spec, collective, parameterCount, seed);
+        })];
+        return (strategies, await DriveAsync(strategies, parameterCount, steps, g => g / workers));
+    }
+
+    private static async Task<ArrayReplica[]> DriveAsync(ISyncStrategy[] strategies, int parameterCount, int steps, Func<int, int> replicaOf)
+    {
+        var replicas = strategies.Select(_ => new ArrayReplica(parameterCount)).ToArray();
 
         async Task RunReplica(int rank)
         {
-            var random = new Random(rank + 1);
+            var random = new Random(replicaOf(rank) + 1);
             ArrayReplica replica = replicas[rank];
             ISyncStrategy strategy = strategies[rank];
             strategy.Initialize(replica);
@@ -51,7 +75,7 @@ internal static class StrategyHarness
             }
         }
 
-        await Task.WhenAll(Enumerable.Range(0, world).Select(r => Task.Run(() => RunReplica(r)))).WaitAsync(TimeSpan.FromSeconds(60));
-        return (strategies, replicas);
+        await Task.WhenAll(Enumerable.Range(0, strategies.Length).Select(r => Task.Run(() => RunReplica(r)))).WaitAsync(TimeSpan.FromSeconds(60));
+        return replicas;
     }
 }

@@ -21,7 +21,7 @@ public sealed class TextFileSourceTests
         {
             for (int index = 0; index < 50; index++)
             {
-                source.TrainBatch(rank, index, inputs, targets);
+                source.TrainBatch(rank, index, 0, inputs, targets);
                 long low = rank * 450 / 8;
                 long high = (rank + 1) * 450 / 8;
                 Assert.All(inputs.Concat(targets), token => Assert.InRange(token, low, high));

@@ -36,3 +36,24 @@ public static class StateKindNames
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }
+
+/// <summary>Which links an exchange crossed (DESIGN.md §6): between replicas (sites), or inside one replica.</summary>
+public enum Tier
+{
+    /// <summary>Between replicas: the slow, cross-site tier the algorithms exist to spare.</summary>
+    Inter,
+
+    /// <summary>Inside a replica: gradients every step, and the gather of each exchange's shards.</summary>
+    Intra,
+}
+
+public static class TierNames
+{
+    /// <summary>The <c>tier</c> label of the byte metrics.</summary>
+    public static string Label(this Tier tier) => tier switch
+    {
+        Tier.Inter => "inter",
+        Tier.Intra => "intra",
+        _ => throw new ArgumentOutOfRangeException(nameof(tier), tier, null),
+    };
+}

@@ -105,7 +105,7 @@ public sealed class DctMomentum : SyncStrategy
         }
 
         replica.CopyFrom(StateKind.Params, _anchor);
-        Ledger.Record(StateKind.Dct, _codec.PayloadBytes, gathered.BytesSent);
+        RecordExchange(gathered.BytesSent, (StateKind.Dct, _codec.PayloadBytes));
     }
 
     private static void CopyExact(float[] source, float[] target)

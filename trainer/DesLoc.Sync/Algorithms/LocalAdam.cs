@@ -44,6 +44,6 @@ public sealed class LocalAdam : SyncStrategy
         replica.CopyFrom(StateKind.Params, _fused.AsSpan(0, p));
         replica.CopyFrom(StateKind.M1, _fused.AsSpan(p, p));
         replica.CopyFrom(StateKind.M2, _fused.AsSpan(2 * p, p));
-        Ledger.RecordFused([(StateKind.Params, PayloadBytes), (StateKind.M1, PayloadBytes), (StateKind.M2, PayloadBytes)], wire);
+        RecordExchange(wire, (StateKind.Params, PayloadBytes), (StateKind.M1, PayloadBytes), (StateKind.M2, PayloadBytes));
     }
 }

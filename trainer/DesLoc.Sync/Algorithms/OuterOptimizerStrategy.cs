@@ -40,7 +40,7 @@ public abstract class OuterOptimizerStrategy(ICollective collective, int paramet
         replica.CopyTo(StateKind.Params, Scratch);
         Outer.PseudoGradient(Scratch, Scratch);
         long wire = await Collective.AllReduceMeanAsync(Scratch, cancellationToken);
-        Ledger.Record(StateKind.PseudoGrad, PayloadBytes, wire);
+        RecordExchange(wire, (StateKind.PseudoGrad, PayloadBytes));
         Outer.Step(Scratch);
         replica.CopyFrom(StateKind.Params, Outer.Anchor);
     }

@@ -1,4 +1,5 @@
 using DesLoc.Contract.Collectives;
+using DesLoc.Contract.Wire;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.State;
 
@@ -11,9 +12,12 @@ public abstract class SyncStrategy : ISyncStrategy
     {
         Collective = collective;
         ParameterCount = parameterCount;
-        Ledger = new CommunicationLedger(parameterCount, collective.WorldSize, collective.Rank);
+        int workers = collective is IShardedCollective sharded ? sharded.WorkersPerReplica : 1;
+        Ledger = new CommunicationLedger(parameterCount, new JobTopology(collective.WorldSize, workers), collective.Rank);
         Scratch = new float[parameterCount];
     }
+
+    private long _intraBytesRecorded;
 
     public CommunicationLedger Ledger { get; }
 
@@ -99,7 +103,22 @@ public abstract class SyncStrategy : ISyncStrategy
         replica.CopyTo(kind, Scratch);
         long wire = await Collective.AllReduceMeanAsync(Scratch, cancellationToken);
         replica.CopyFrom(kind, Scratch);
-        Ledger.Record(kind, PayloadBytes, wire);
+        RecordExchange(wire, (kind, PayloadBytes));
+    }
+
+    /// <summary>
+    /// Records one exchange between replicas: its payload by kind and the inter-site wire bytes the collective
+    /// returned, and, when the exchange was sharded over a replica's workers, the bytes its gather sent inside the replica.
+    /// </summary>
+    protected void RecordExchange(long interWireBytes, params (StateKind Kind, long PayloadBytes)[] parts)
+    {
+        Ledger.RecordFused(Tier.Inter, parts, interWireBytes);
+        if (Collective is IShardedCollective sharded)
+        {
+            long intra = sharded.IntraBytesSent - _intraBytesRecorded;
+            _intraBytesRecorded += intra;
+            Ledger.RecordFused(Tier.Intra, parts, intra, countPayload: false);
+        }
     }
 
     protected static bool IsMultiple(long step, int period) => step % period == 0;

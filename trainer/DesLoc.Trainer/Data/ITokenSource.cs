@@ -8,10 +8,14 @@ internal interface ITokenSource
 {
     int Vocab { get; }
 
-    /// <summary>Inputs and next-token targets, each batch × context, row-major, for one replica's training batch.</summary>
-    void TrainBatch(int rank, long index, Span<long> inputs, Span<long> targets);
+    /// <summary>
+    /// Rows <paramref name="firstRow"/>.. of replica <paramref name="rank"/>'s training batch <paramref name="index"/>, as many as
+    /// <paramref name="inputs"/> holds (rows × context, row-major), with next-token targets. A replica's batch is its
+    /// workers' batches side by side, so worker w of W reads rows w·b.. of the same batch one worker of batch W·b would.
+    /// </summary>
+    void TrainBatch(int rank, long index, int firstRow, Span<long> inputs, Span<long> targets);
 
-    /// <summary>A held-out batch, the same for every replica.</summary>
+    /// <summary>The first rows of held-out batch <paramref name="index"/>, the same for every replica and worker.</summary>
     void EvalBatch(long index, Span<long> inputs, Span<long> targets);
 
     /// <summary>The lowest mean cross-entropy (nats per token) any model can reach on a window, when it is known.</summary>

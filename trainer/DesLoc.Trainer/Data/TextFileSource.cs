@@ -5,6 +5,7 @@ namespace DesLoc.Trainer.Data;
 /// <summary>
 /// A text file as bytes (vocabulary 256). The last 10% is held out for evaluation; the rest is cut into one
 /// contiguous shard per replica, and each batch row is a window at a uniformly drawn offset in its shard.
+/// The batch size is a replica's: all its workers' rows.
 /// </summary>
 internal sealed class TextFileSource : ITokenSource
 {
@@ -38,18 +39,19 @@ internal sealed class TextFileSource : ITokenSource
 
     public double? EntropyFloor => null;
 
-    public void TrainBatch(int rank, long index, Span<long> inputs, Span<long> targets) =>
-        Fill((ulong)rank, rank * _shardLength, _shardLength, index, inputs, targets);
+    public void TrainBatch(int rank, long index, int firstRow, Span<long> inputs, Span<long> targets) =>
+        Fill((ulong)rank, rank * _shardLength, _shardLength, index, firstRow, inputs, targets);
 
     public void EvalBatch(long index, Span<long> inputs, Span<long> targets) =>
-        Fill(EvalStream, _trainLength, _bytes.LongLength - _trainLength, index, inputs, targets);
+        Fill(EvalStream, _trainLength, _bytes.LongLength - _trainLength, index, 0, inputs, targets);
 
-    private void Fill(ulong stream, long start, long length, long index, Span<long> inputs, Span<long> targets)
+    private void Fill(ulong stream, long start, long length, long index, int firstRow, Span<long> inputs, Span<long> targets)
     {
         long windows = length - _context;
-        for (int row = 0; row < _batchSize; row++)
+        int rows = inputs.Length / _context;
+        for (int row = 0; row < rows; row++)
         {
-            var random = SplitMix64.For((ulong)_seed, stream, (ulong)(index * _batchSize + row));
+            var random = SplitMix64.For((ulong)_seed, stream, (ulong)(index * _batchSize + firstRow + row));
             long offset = start + random.NextLong(windows);
             for (int i = 0; i < _context; i++)
             {

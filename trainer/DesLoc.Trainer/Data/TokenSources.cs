@@ -6,14 +6,15 @@ internal static class TokenSources
     /// <summary>The source a (validated) spec names: its text file, or its synthetic chain (the default).</summary>
     public static ITokenSource Create(JobSpec spec)
     {
+        int replicaBatch = spec.Training.BatchSize * spec.WorkersPerReplica;
         if (spec.Data.Path is { } path)
         {
             byte[] bytes = File.ReadAllBytes(path);
-            return new TextFileSource(path, bytes, spec.Replicas, spec.Training.BatchSize, spec.Model.Context, spec.Training.Seed);
+            return new TextFileSource(path, bytes, spec.Replicas, replicaBatch, spec.Model.Context, spec.Training.Seed);
         }
 
         SyntheticSpec synthetic = spec.Data.Synthetic ?? new SyntheticSpec();
         MarkovChain chain = MarkovChain.Create(synthetic.Vocab, synthetic.Order, synthetic.Sharpness, synthetic.Seed);
-        return new MarkovSource(chain, spec.Training.BatchSize, spec.Model.Context, spec.Training.Seed);
+        return new MarkovSource(chain, replicaBatch, spec.Model.Context, spec.Training.Seed);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DesLoc.Contract.Wire;
 using DesLoc.Sync.Accounting;
 using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Data;
@@ -8,13 +9,15 @@ using static TorchSharp.torch;
 namespace DesLoc.Trainer.Training;
 
 /// <summary>
-/// N replicas of a job in this process, each on its own task, meeting in an <see cref="InMemoryCollectiveGroup"/>.
-/// If one replica fails, the group is aborted so no other replica waits forever at a rendezvous.
+/// A job's R × W workers in this process, each on its own task, meeting in <see cref="InMemoryCollectiveGroup"/>s:
+/// with one worker per replica, one group of the replicas; with W, a fast-tier group per replica and a slow-tier group
+/// per shard, joined by a <see cref="ShardedCollective"/> (DESIGN.md §6). If one worker fails, every group is aborted
+/// so no other worker waits forever at a rendezvous.
 /// </summary>
 internal sealed class InProcessJob : IDisposable
 {
     private readonly JobSpec _spec;
-    private readonly InMemoryCollectiveGroup _group;
+    private readonly InMemoryCollectiveGroup[] _groups;
     private readonly ReplicaTrainer[] _replicas;
     private readonly ITokenSource _data;
 
@@ -24,17 +27,27 @@ internal sealed class InProcessJob : IDisposable
 
         _spec = spec;
         _data = TokenSources.Create(spec);
-        _group = new InMemoryCollectiveGroup(spec.Replicas);
         Device target = device ?? Devices.Preferred();
-        _replicas = new ReplicaTrainer[spec.Replicas];
-        for (int rank = 0; rank < spec.Replicas; rank++)
+        var topology = new JobTopology(spec.Replicas, spec.WorkersPerReplica);
+        InMemoryCollectiveGroup[] shards = [.. Enumerable.Range(0, topology.WorkersPerReplica).Select(_ => new InMemoryCollectiveGroup(topology.Replicas))];
+        InMemoryCollectiveGroup[] fastTiers = topology.WorkersPerReplica == 1
+            ? []
+            : [.. Enumerable.Range(0, topology.Replicas).Select(_ => new InMemoryCollectiveGroup(topology.WorkersPerReplica))];
+        _groups = [.. shards, .. fastTiers];
+        _replicas = new ReplicaTrainer[topology.Workers];
+        for (int rank = 0; rank < topology.Workers; rank++)
         {
-            // The same seed before each model: every replica starts from the same parameters, as DiLoCo requires.
+            (int replica, int worker) = (topology.ReplicaOf(rank), topology.WorkerOf(rank));
+            // The same seed before each model: every worker starts from the same parameters, as DiLoCo requires.
             random.manual_seed(spec.Training.Seed);
-            _replicas[rank] = new ReplicaTrainer(spec, _data, _group[rank], target, strategyFactory);
+            _replicas[rank] = fastTiers.Length == 0
+                ? new ReplicaTrainer(spec, _data, shards[0][replica], target, strategyFactory)
+                : new ReplicaTrainer(spec, _data, new ShardedCollective(replica, worker, shards[worker][replica], fastTiers[replica][worker], r => r),
+                    target, strategyFactory, new WorkerPlace(worker, fastTiers[replica][worker]));
         }
     }
 
+    /// <summary>Every worker of the job, replica-major; with one worker per replica, the replicas.</summary>
     public IReadOnlyList<ReplicaTrainer> Replicas => _replicas;
 
 
@@ -71,7 +84,11 @@ internal sealed class InProcessJob : IDisposable
         }
         catch (Exception failure) when (failure is not CollectiveAbortedException)
         {
-            _group.Abort(failure);
+            foreach (InMemoryCollectiveGroup group in _groups)
+            {
+                group.Abort(failure);
+            }
+
             throw;
         }
     }
@@ -90,5 +107,8 @@ public sealed record JobResult(
 
     public double StepsPerSecond => Spec.Training.Steps / WallTime.TotalSeconds;
 
-    public long TokensPerStep => (long)Spec.Replicas * Spec.Training.BatchSize * Spec.Model.Context;
+    public long TokensPerStep => (long)Spec.Replicas * Spec.WorkersPerReplica * Spec.Training.BatchSize * Spec.Model.Context;
+
+    /// <summary>The job's reduction vs flat DDP over all its workers (<see cref="LedgerSnapshot.JobReductionVsDdp"/>).</summary>
+    public double ReductionVsDdp => LedgerSnapshot.JobReductionVsDdp(Ledgers);
 }

@@ -16,7 +16,18 @@ namespace DesLoc.Trainer.Training;
 internal delegate ISyncStrategy StrategyFactory(ICollective collective, int parameterCount);
 
 /// <summary>
-/// One replica: its model, AdamW, sync strategy and data stream. Each step's tensor work runs synchronously in
+/// Where a worker sits in its replica (DESIGN.md §6): its index, and the fast tier over which the replica's workers
+/// average their gradients every step (none with one worker per replica).
+/// </summary>
+internal sealed record WorkerPlace(int Index, ICollective? FastTier)
+{
+    public static WorkerPlace Alone { get; } = new(0, null);
+
+    public int WorkersPerReplica => FastTier?.WorldSize ?? 1;
+}
+
+/// <summary>
+/// One worker of a replica (with one worker per replica, the replica): its model, AdamW, sync strategy and data stream. Each step's tensor work runs synchronously in
 /// its own dispose scope; the strategy's exchanges are awaited between scopes, never inside one.
 /// </summary>
 internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
@@ -33,6 +44,9 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     private readonly long[] _targets;
     private readonly Stopwatch _syncClock = new();
     private readonly Stopwatch _computeClock = new();
+    private readonly Stopwatch _fastTierClock = new();
+    private readonly WorkerPlace _place;
+    private readonly float[]? _gradients;
     private long _batchesDrawn;
     // Set by a signal handler, read by the training loop and the gate's timers.
     private long _completedSteps;
@@ -40,8 +54,9 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     private (long SwitchStep, Dictionary<string, int> Periods)? _periodChange;
 
     /// <summary>Builds the replica; the caller seeds torch's generator first so every replica starts from the same model.</summary>
-    public ReplicaTrainer(JobSpec spec, ITokenSource data, ICollective collective, Device device, StrategyFactory? strategyFactory = null)
+    public ReplicaTrainer(JobSpec spec, ITokenSource data, ICollective collective, Device device, StrategyFactory? strategyFactory = null, WorkerPlace? place = null)
     {
+        _place = place ?? WorkerPlace.Alone;
         _spec = spec;
         _data = data;
         _device = device;
@@ -56,9 +71,13 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         _schedule = new LearningRateSchedule(training.LearningRate, training.WarmupSteps, training.Steps, training.MinLearningRateRatio);
         _inputs = new long[training.BatchSize * spec.Model.Context];
         _targets = new long[_inputs.Length];
+        _gradients = _place.FastTier is null ? null : new float[_replica.ParameterCount];
     }
 
+    /// <summary>The replica this worker belongs to.</summary>
     public int Rank { get; }
+
+    public int Worker => _place.Index;
 
     public int ParameterCount => _replica.ParameterCount;
 
@@ -75,6 +94,9 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     public TimeSpan SyncTime => _syncClock.Elapsed;
 
     public TimeSpan ComputeTime => _computeClock.Elapsed;
+
+    /// <summary>Time spent averaging gradients inside the replica.</summary>
+    public TimeSpan FastTierTime => _fastTierClock.Elapsed;
 
     public ISyncStrategy Strategy => _strategy;
 
@@ -115,6 +137,10 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
                     }
 
                     stage = Compute(step);
+                    break;
+                case Stage.FastTier:
+                    await AverageGradientsInReplicaAsync(cancellationToken);
+                    stage = Stage.AfterBackward;
                     break;
                 case Stage.AfterBackward:
                     SyncPhase backward = SyncPhase.AfterBackward;
@@ -251,7 +277,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
             float loss = ForwardBackward();
             _computeClock.Stop();
             RecordLoss(loss);
-            return Stage.AfterBackward;
+            return _place.FastTier is null ? Stage.AfterBackward : Stage.FastTier;
         }
 
         _strategy.PseudoSync(step, _schedule.At(step), _replica);
@@ -283,6 +309,22 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         _ => (point.Step, Stage.AfterStep),
     };
 
+    /// <summary>
+    /// The fast tier: the replica's workers average their gradients, so they take one update on the replica's whole
+    /// batch and stay identical. It runs before the step's sync point, so a snapshot taken there (heal, rollback)
+    /// already holds the replica's gradients. A failure here is not retried: the worker stops, and its replica
+    /// restarts and heals from another replica (DESIGN.md §6).
+    /// </summary>
+    private async Task AverageGradientsInReplicaAsync(CancellationToken cancellationToken)
+    {
+        _fastTierClock.Start();
+        _replica.CopyTo(StateKind.Grads, _gradients);
+        long wire = await _place.FastTier!.AllReduceMeanAsync(_gradients, cancellationToken);
+        _replica.CopyFrom(StateKind.Grads, _gradients);
+        _fastTierClock.Stop();
+        Ledger.Record(Tier.Intra, StateKind.Grads, (long)_replica.ParameterCount * sizeof(float), wire);
+    }
+
     private void OptimizerStepAt(long step)
     {
         _computeClock.Start();
@@ -293,6 +335,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     private enum Stage
     {
         Compute,
+        FastTier,
         AfterBackward,
         AfterStep,
     }
@@ -331,7 +374,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     {
         using var scope = NewDisposeScope();
         _optimizer.ZeroGrad();
-        _data.TrainBatch(Rank, _batchesDrawn++, _inputs, _targets);
+        _data.TrainBatch(Rank, _batchesDrawn++, _place.Index * _spec.Training.BatchSize, _inputs, _targets);
         Tensor loss = Loss();
         loss.backward();
         return loss.item<float>();
