@@ -51,7 +51,7 @@ internal static class Program
 
         using var job = new InProcessJob(spec);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Training {spec.Replicas} replicas of a {job.Replicas[0].ParameterCount:N0}-parameter GPT with {spec.Algorithm.Type} for {spec.Training.Steps} steps on {TorchDevice()}."));
+            $"Training {spec.Replicas} replicas{(spec.WorkersPerReplica > 1 ? $" of {spec.WorkersPerReplica} workers" : "")} of a {job.Replicas[0].ParameterCount:N0}-parameter GPT with {spec.Algorithm.Type} for {spec.Training.Steps} steps on {TorchDevice()}."));
         using var progress = new ProgressPrinter(job, spec);
         try
         {
@@ -84,6 +84,11 @@ internal static class Program
             if (spec.Replicas != environment.WorldSize)
             {
                 throw new ConfigurationException($"spec.replicas ({spec.Replicas}) must equal {TrainerEnvironment.WorldSize} ({environment.WorldSize}).");
+            }
+
+            if (spec.WorkersPerReplica != environment.WorkersPerReplica)
+            {
+                throw new ConfigurationException($"spec.workersPerReplica ({spec.WorkersPerReplica}) must equal {TrainerEnvironment.WorkersPerReplica} ({environment.WorkersPerReplica}).");
             }
 
             Preflight.ThrowIfInvalid(spec);

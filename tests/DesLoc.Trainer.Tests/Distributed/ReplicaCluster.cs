@@ -7,8 +7,9 @@ using DesLoc.Operator.Local;
 namespace DesLoc.Trainer.Tests.Distributed;
 
 /// <summary>
-/// A job's replicas as real <c>desloc-trainer</c> processes on loopback, configured through the operator's env
-/// contract, each with its own log file. Killed on dispose; every wait is bounded.
+/// A job's workers as real <c>desloc-trainer</c> processes on loopback, configured through the operator's env
+/// contract, each with its own log file, indexed by global rank (replica-major; with one worker per replica, the
+/// replica). Killed on dispose; every wait is bounded.
 /// </summary>
 internal sealed class ReplicaCluster : IDisposable
 {
@@ -27,10 +28,13 @@ internal sealed class ReplicaCluster : IDisposable
         spec = Spec;
         _specPath = Path.Combine(Directory, "spec.json");
         File.WriteAllText(_specPath, JobSpecJson.Serialize(spec));
-        _processes = new Process?[spec.Replicas];
-        _grpcPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => LoopbackPorts.FreePair())];
-        _metricsPorts = [.. Enumerable.Range(0, spec.Replicas).Select(_ => LoopbackPorts.Free())];
+        Topology = new JobTopology(spec.Replicas, spec.WorkersPerReplica);
+        _processes = new Process?[Topology.Workers];
+        _grpcPorts = [.. Enumerable.Range(0, Topology.Workers).Select(_ => LoopbackPorts.FreePair())];
+        _metricsPorts = [.. Enumerable.Range(0, Topology.Workers).Select(_ => LoopbackPorts.Free())];
     }
+
+    public JobTopology Topology { get; }
 
     public JobSpec Spec { get; }
 
@@ -46,7 +50,7 @@ internal sealed class ReplicaCluster : IDisposable
 
     public void StartAll()
     {
-        for (int rank = 0; rank < Spec.Replicas; rank++)
+        for (int rank = 0; rank < Topology.Workers; rank++)
         {
             Start(rank);
         }
@@ -62,9 +66,11 @@ internal sealed class ReplicaCluster : IDisposable
             UseShellExecute = false,
         };
         start.Environment[TrainerEnvironment.Job] = "test";
-        start.Environment[TrainerEnvironment.Rank] = rank.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[TrainerEnvironment.Rank] = Topology.ReplicaOf(rank).ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment[TrainerEnvironment.WorldSize] = Spec.Replicas.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment[TrainerEnvironment.Peers] = string.Join(",", Enumerable.Range(0, Spec.Replicas).Select(GrpcAddress));
+        start.Environment[TrainerEnvironment.Worker] = Topology.WorkerOf(rank).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[TrainerEnvironment.WorkersPerReplica] = Topology.WorkersPerReplica.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment[TrainerEnvironment.Peers] = string.Join(",", Enumerable.Range(0, Topology.Workers).Select(GrpcAddress));
         start.Environment[TrainerEnvironment.Config] = _specPath;
         start.Environment[TrainerEnvironment.Token] = Token;
         start.Environment[TrainerEnvironment.GrpcPort] = _grpcPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -97,7 +103,7 @@ internal sealed class ReplicaCluster : IDisposable
         }
     }
 
-    public Task<int[]> WaitForAllAsync(TimeSpan timeout) => WaitForAsync(Enumerable.Range(0, Spec.Replicas), timeout);
+    public Task<int[]> WaitForAllAsync(TimeSpan timeout) => WaitForAsync(Enumerable.Range(0, Topology.Workers), timeout);
 
     public async Task<int[]> WaitForAsync(IEnumerable<int> ranks, TimeSpan timeout)
     {
@@ -142,7 +148,7 @@ internal sealed class ReplicaCluster : IDisposable
 
     public string Log(int rank) => File.Exists(LogPath(rank)) ? ReadShared(LogPath(rank)) : "";
 
-    public string AllLogs() => string.Join(Environment.NewLine, Enumerable.Range(0, Spec.Replicas).Select(r => $"--- rank {r} ---{Environment.NewLine}{Log(r)}"));
+    public string AllLogs() => string.Join(Environment.NewLine, Enumerable.Range(0, Topology.Workers).Select(r => $"--- rank {r} ---{Environment.NewLine}{Log(r)}"));
 
     /// <summary>The held-out loss a replica printed when it finished.</summary>
     public double FinalLoss(int rank)
@@ -152,8 +158,12 @@ internal sealed class ReplicaCluster : IDisposable
     }
 
     /// <summary>The state a replica checkpointed at <paramref name="step"/>.</summary>
-    public StateBundle Checkpoint(int rank, long step) =>
-        StateBundle.FromBytes(File.ReadAllBytes(Path.Combine(CheckpointRoot, $"rank-{rank}", $"step-{step:D9}.state")));
+    public StateBundle Checkpoint(int rank, long step) => StateBundle.FromBytes(File.ReadAllBytes(Path.Combine(CheckpointDirectory(rank), $"step-{step:D9}.state")));
+
+    /// <summary>Where worker <paramref name="rank"/> checkpoints: rank-r/, or rank-r/worker-w/ with several workers per replica.</summary>
+    public string CheckpointDirectory(int rank) => Topology.WorkersPerReplica == 1
+        ? Path.Combine(CheckpointRoot, $"rank-{rank}")
+        : Path.Combine(CheckpointRoot, $"rank-{Topology.ReplicaOf(rank)}", $"worker-{Topology.WorkerOf(rank)}");
 
     public void Dispose()
     {

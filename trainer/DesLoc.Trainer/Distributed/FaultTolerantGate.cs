@@ -19,7 +19,7 @@ namespace DesLoc.Trainer.Distributed;
 internal sealed class FaultTolerantGate(
     int rank,
     MembershipClient membership,
-    RingCollective collective,
+    WorkerRings rings,
     CheckpointStore? checkpoints,
     int checkpointEverySteps,
     ILogger logger) : ISyncGate
@@ -43,6 +43,11 @@ internal sealed class FaultTolerantGate(
         (QuorumReply reply, ResumePoint? healed) = await ArriveOrHealAsync(replica, request, stopping, cancellationToken);
         LastQuorum = reply;
         Started = true;
+        if (healed is null)
+        {
+            rings.Enter(reply);
+        }
+
         SchedulePeriodChange(replica, reply);
         if (healed is not null)
         {
@@ -93,7 +98,7 @@ internal sealed class FaultTolerantGate(
         {
             LastQuorum = quorum;
             SchedulePeriodChange(replica, quorum);
-            collective.Quorum = new QuorumView(quorum.QuorumId, [.. quorum.Members]);
+            rings.Enter(quorum);
             bool completed;
             try
             {

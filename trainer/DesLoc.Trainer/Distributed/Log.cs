@@ -34,4 +34,7 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping rank {Rank} at step {Step} on request")]
     public static partial void Stopping(this ILogger logger, int rank, long step);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rank {Rank} lost its replica's fast tier at step {Step} ({Reason}); exiting so the replica restarts and heals from a peer")]
+    public static partial void FastTierLost(this ILogger logger, int rank, long step, string reason);
 }

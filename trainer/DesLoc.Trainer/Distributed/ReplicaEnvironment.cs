@@ -5,7 +5,8 @@ using DesLoc.Trainer.Configuration;
 namespace DesLoc.Trainer.Distributed;
 
 /// <summary>
-/// The contract with the operator (DESIGN.md §5): who this replica is, where its peers are, the job spec and the
+/// The contract with the operator (DESIGN.md §5, §6): which worker of which replica this process is, where every
+/// worker of the job is (replica-major), the job spec and the
 /// job's token, all from environment variables. A replica also listens on its gRPC port + 1 for bulk ring data
 /// (<c>transport.dataPlane: socket</c>), so the job's Service must expose both ports. The names are the contract's
 /// (<see cref="TrainerEnvironment"/>), which the operator sets.
@@ -14,6 +15,8 @@ internal sealed record ReplicaEnvironment(
     string Job,
     int Rank,
     int WorldSize,
+    int Worker,
+    int WorkersPerReplica,
     IReadOnlyList<string> Peers,
     string ConfigPath,
     string Token,
@@ -21,6 +24,11 @@ internal sealed record ReplicaEnvironment(
     int MetricsPort,
     string BindAddress)
 {
+    public JobTopology Topology => new(WorldSize, WorkersPerReplica);
+
+    /// <summary>This worker's rank among all the job's workers: its index in <see cref="Peers"/>.</summary>
+    public int GlobalRank => Topology.GlobalRank(Rank, Worker);
+
     /// <summary>True when the operator (or a test) started this process as one replica of a job.</summary>
     public static bool IsPresent(Func<string, string?> read) => read(TrainerEnvironment.Rank) is not null;
 
@@ -60,15 +68,27 @@ internal sealed record ReplicaEnvironment(
         string job = Required(TrainerEnvironment.Job);
         int rank = Number(TrainerEnvironment.Rank, null);
         int world = Number(TrainerEnvironment.WorldSize, null);
+        int worker = Number(TrainerEnvironment.Worker, 0);
+        int workers = Number(TrainerEnvironment.WorkersPerReplica, 1);
         string[] peers = Required(TrainerEnvironment.Peers).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string config = Required(TrainerEnvironment.Config);
         string token = Required(TrainerEnvironment.Token);
         int grpcPort = Number(TrainerEnvironment.GrpcPort, TrainerEnvironment.DefaultGrpcPort);
         int metricsPort = Number(TrainerEnvironment.MetricsPort, TrainerEnvironment.DefaultMetricsPort);
         string bind = read(TrainerEnvironment.BindAddress) is { Length: > 0 } address ? address : "0.0.0.0";
-        if (errors.Count == 0 && peers.Length != world)
+        if (errors.Count == 0 && workers < 1)
         {
-            errors.Add($"{TrainerEnvironment.Peers} lists {peers.Length} peers but {TrainerEnvironment.WorldSize} is {world}.");
+            errors.Add($"{TrainerEnvironment.WorkersPerReplica} must be at least 1.");
+        }
+
+        if (errors.Count == 0 && peers.Length != world * workers)
+        {
+            errors.Add($"{TrainerEnvironment.Peers} lists {peers.Length} peers but {TrainerEnvironment.WorldSize} × {TrainerEnvironment.WorkersPerReplica} is {world} × {workers}.");
+        }
+
+        if (errors.Count == 0 && worker >= workers)
+        {
+            errors.Add($"{TrainerEnvironment.Worker} ({worker}) must be below {TrainerEnvironment.WorkersPerReplica} ({workers}).");
         }
 
         if (errors.Count == 0 && rank >= world)
@@ -78,6 +98,6 @@ internal sealed record ReplicaEnvironment(
 
         return errors.Count > 0
             ? throw new ConfigurationException(string.Join(Environment.NewLine, errors))
-            : new ReplicaEnvironment(job, rank, world, peers, config, token, grpcPort, metricsPort, bind);
+            : new ReplicaEnvironment(job, rank, world, worker, workers, peers, config, token, grpcPort, metricsPort, bind);
     }
 }

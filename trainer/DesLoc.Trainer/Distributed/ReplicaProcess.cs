@@ -1,9 +1,9 @@
 using DesLoc.Contract.Wire;
+using DesLoc.Trainer.Training;
 using System.Runtime.InteropServices;
 using DesLoc.Sync.Accounting;
 using DesLoc.Trainer.Checkpoints;
 using DesLoc.Trainer.Data;
-using DesLoc.Trainer.Training;
 using DesLoc.Transport.Collectives;
 using DesLoc.Transport.Grpc;
 using DesLoc.Transport.Membership;
@@ -21,8 +21,8 @@ using static TorchSharp.torch;
 namespace DesLoc.Trainer.Distributed;
 
 /// <summary>
-/// One replica of a job as its own process (the container's entry point): reads the env contract, serves gRPC
-/// (sync, heal, status; the coordinator on rank 0) and HTTP (<c>/metrics</c>, <c>/healthz</c>, <c>/readyz</c>),
+/// One worker of a job as its own process (the container's entry point; with one worker per replica, the replica):
+/// reads the env contract, serves gRPC (sync, heal, status; the coordinator on global rank 0) and HTTP (<c>/metrics</c>, <c>/healthz</c>, <c>/readyz</c>),
 /// trains, and on SIGTERM finishes the current step, writes a checkpoint and exits.
 /// </summary>
 internal static class ReplicaProcess
@@ -40,34 +40,40 @@ internal static class ReplicaProcess
         ILogger logger = loggerFactory.CreateLogger("desloc.trainer");
 
         set_num_threads(1);
+        JobTopology topology = environment.Topology;
+        int self = environment.GlobalRank;
         using var peers = new PeerDirectory(environment.Peers, environment.Token);
         var mailbox = new Mailbox();
         System.Net.IPAddress address = System.Net.IPAddress.Parse(environment.BindAddress);
         await using SocketDataPlane? dataPlane = spec.Transport.DataPlane == "socket"
             ? new SocketDataPlane(address, environment.GrpcPort + 1, environment.Token)
             : null;
-        IRingLink link = dataPlane is not null
-            ? new SocketRingLink(environment.Rank, [.. environment.Peers.Select(SocketDataPlane.DataEndpointOf)], dataPlane)
-            : new GrpcRingLink(environment.Rank, peers, mailbox);
-        var collective = new RingCollective(environment.Rank, environment.WorldSize, link, TimeSpan.FromSeconds(spec.FaultTolerance.RoundTimeoutSeconds));
-        using QuorumCoordinator? coordinator = environment.Rank == 0
-            ? new QuorumCoordinator(environment.WorldSize, spec.MinReplicas ?? 1, (peer, ct) => MembershipClient.PingAsync(peers, peer, ct), TimeProvider.System, new CoordinatorOptions
+        (string Host, int Port)[] dataEndpoints = [.. environment.Peers.Select(SocketDataPlane.DataEndpointOf)];
+        IRingLink Link() => dataPlane is not null
+            ? new SocketRingLink(self, dataEndpoints, dataPlane)
+            : new GrpcRingLink(self, peers, mailbox);
+        var rings = new WorkerRings(topology, environment.Rank, environment.Worker, Link, TimeSpan.FromSeconds(spec.FaultTolerance.RoundTimeoutSeconds));
+        using QuorumCoordinator? coordinator = self == 0
+            ? new QuorumCoordinator(topology, spec.MinReplicas ?? 1, (peer, ct) => MembershipClient.PingAsync(peers, peer, ct), TimeProvider.System, new CoordinatorOptions
             {
                 JoinTimeout = TimeSpan.FromSeconds(spec.FaultTolerance.JoinTimeoutSeconds),
                 ArrivalTimeout = TimeSpan.FromSeconds(spec.FaultTolerance.ArrivalTimeoutSeconds),
             })
             : null;
-        var membership = new MembershipClient(environment.Rank, peers, coordinator);
+        var membership = new MembershipClient(self, peers, coordinator);
+        // Checkpoints per worker: rank-r/ as before with one worker per replica, else rank-r/worker-w/.
         CheckpointStore? checkpoints = spec.Checkpoint.Path is { } root
-            ? new CheckpointStore(Path.Combine(root, $"rank-{environment.Rank}"), spec.Checkpoint.Keep, message => logger.CheckpointRefused(message))
+            ? new CheckpointStore(
+                topology.WorkersPerReplica == 1 ? Path.Combine(root, $"rank-{environment.Rank}") : Path.Combine(root, $"rank-{environment.Rank}", $"worker-{environment.Worker}"),
+                spec.Checkpoint.Keep, message => logger.CheckpointRefused(message))
             : null;
 
         random.manual_seed(spec.Training.Seed);
-        using var replica = new ReplicaTrainer(spec, TokenSources.Create(spec), collective, Devices.Preferred());
-        var gate = new FaultTolerantGate(environment.Rank, membership, collective, checkpoints, spec.Checkpoint.EverySteps, logger);
-        var metrics = new TrainerMetrics(replica, collective, gate);
+        using var replica = new ReplicaTrainer(spec, TokenSources.Create(spec), rings.Slow, Devices.Preferred(), place: new WorkerPlace(environment.Worker, rings.Fast));
+        var gate = new FaultTolerantGate(self, membership, rings, checkpoints, spec.Checkpoint.EverySteps, logger);
+        var metrics = new TrainerMetrics(replica, rings.InterMeter, gate);
 
-        var endpoint = new Endpoint(environment.Rank, replica, gate, collective, coordinator);
+        var endpoint = new Endpoint(self, replica, gate, rings.InterMeter, coordinator);
         WebApplicationBuilder builder = ReplicaServer.CreateBuilder(address, environment.GrpcPort, environment.Token, mailbox, endpoint, coordinator);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, environment.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1));
         // Signals are handled below, so that the servers stay up until the current round is finished.
@@ -119,7 +125,7 @@ internal static class ReplicaProcess
             await replica.RunAsync(gate, stopping.Token, stop.Token);
             if (stopping.IsCancellationRequested)
             {
-                logger.Stopping(environment.Rank, replica.Step);
+                logger.Stopping(self, replica.Step);
                 gate.SaveCheckpoint(replica, replica.Step);
                 // 128 + SIGTERM, as a signalled process reports: the operator must not take a stopped replica for a finished one.
                 exitCode = TrainerExitCodes.Stopped;
@@ -127,7 +133,7 @@ internal static class ReplicaProcess
             else
             {
                 double evalLoss = replica.Evaluate();
-                logger.Finished(environment.Rank, replica.Step, evalLoss);
+                logger.Finished(self, replica.Step, evalLoss);
             }
 
             // Stay up briefly, finished or stopped, so a peer still fetching state or voting on the last round (the
@@ -138,14 +144,22 @@ internal static class ReplicaProcess
         {
             exitCode = TrainerExitCodes.Stopped;
         }
+        catch (RoundFailedException failure)
+        {
+            // Only the fast tier lets a round failure out (the gate redoes slow-tier rounds).
+            logger.FastTierLost(self, replica.Step + 1, failure.Message);
+            TerminationMessage.Write($"Worker {environment.Worker} of replica {environment.Rank} lost a sibling worker at step {replica.Step + 1}: {failure.Message}", Environment.GetEnvironmentVariable);
+            exitCode = TrainerExitCodes.SiblingLost;
+        }
 
         await app.StopAsync();
         return exitCode;
     }
 
-    /// <summary>Serves the replica's state and status to peers and the operator.</summary>
-    private sealed class Endpoint(int rank, ReplicaTrainer replica, FaultTolerantGate gate, RingCollective collective, QuorumCoordinator? coordinator) : IReplicaEndpoint
+    /// <summary>Serves the worker's state and status to peers and the operator.</summary>
+    private sealed class Endpoint(int rank, ReplicaTrainer replica, FaultTolerantGate gate, LinkMeter interLink, QuorumCoordinator? coordinator) : IReplicaEndpoint
     {
+        /// <summary>The worker's global rank.</summary>
         public int Rank => rank;
 
         public long Step => replica.Step;
@@ -157,11 +171,12 @@ internal static class ReplicaProcess
             LedgerSnapshot ledger = replica.Ledger.Snapshot();
             var reply = new StatusReply
             {
-                Rank = rank,
+                Rank = replica.Rank,
+                Worker = replica.Worker,
                 Step = replica.Step,
                 Loss = replica.RecentLoss,
                 DdpEquivalentBytes = ledger.DdpEquivalentWireBytes,
-                LinkBandwidthBytesPerSecond = collective.Meter.BytesPerSecond,
+                LinkBandwidthBytesPerSecond = interLink.BytesPerSecond,
                 SyncSeconds = replica.SyncTime.TotalSeconds,
                 ComputeSeconds = replica.ComputeTime.TotalSeconds,
                 QuorumId = gate.LastQuorum?.QuorumId ?? 0,
@@ -169,6 +184,11 @@ internal static class ReplicaProcess
             foreach ((StateKind kind, long bytes) in ledger.WireBytes)
             {
                 reply.BytesSent[kind.Label()] = bytes;
+            }
+
+            foreach ((StateKind kind, long bytes) in ledger.IntraWireBytes.Where(b => b.Value > 0))
+            {
+                reply.IntraBytesSent[kind.Label()] = bytes;
             }
 
             reply.Members.AddRange(gate.LastQuorum?.Members ?? []);
@@ -184,7 +204,7 @@ internal static class ReplicaProcess
         {
             if (coordinator is null)
             {
-                return new SetSyncPeriodsReply { Accepted = false, Message = $"Rank {rank} is not the coordinator: send sync-period changes to rank 0." };
+                return new SetSyncPeriodsReply { Accepted = false, Message = $"Worker {rank} is not the coordinator: send sync-period changes to global rank 0 (replica 0, worker 0)." };
             }
 
             if (replica.Strategy.CheckPeriods(request.Periods) is { } problem)

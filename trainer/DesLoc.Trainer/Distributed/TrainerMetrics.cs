@@ -11,14 +11,15 @@ namespace DesLoc.Trainer.Distributed;
 /// </summary>
 internal sealed class TrainerMetrics
 {
-    public TrainerMetrics(ReplicaTrainer replica, RingCollective collective, FaultTolerantGate gate)
+    public TrainerMetrics(ReplicaTrainer replica, LinkMeter interLink, FaultTolerantGate gate)
     {
         Registry = Metrics.NewCustomRegistry();
         MetricFactory metrics = Metrics.WithCustomRegistry(Registry);
-        Counter bytesSent = metrics.CreateCounter("desloc_bytes_sent_total", "Bytes this replica sent in committed sync rounds, by state kind.", new CounterConfiguration { LabelNames = ["kind"] });
+        Counter bytesSent = metrics.CreateCounter("desloc_bytes_sent_total", "Bytes this worker sent in committed rounds, by state kind and tier (inter: between replicas, across sites; intra: inside its replica).", new CounterConfiguration { LabelNames = ["kind", "tier"] });
         Counter payload = metrics.CreateCounter("desloc_payload_bytes_total", "State bytes this replica contributed to committed sync rounds, by state kind.", new CounterConfiguration { LabelNames = ["kind"] });
-        Counter ddp = metrics.CreateCounter("desloc_ddp_equivalent_bytes_total", "Bytes DDP's gradient all-reduce would have sent for the same steps.");
-        Counter wire = metrics.CreateCounter("desloc_wire_bytes_total", "Every byte the collective sent, including rounds that were abandoned and redone.");
+        Counter ddp = metrics.CreateCounter("desloc_ddp_equivalent_bytes_total", "Bytes flat DDP over all the job's workers would have sent out of this worker's replica (site) for the same steps.");
+        Counter wire = metrics.CreateCounter("desloc_wire_bytes_total", "Every byte the inter-site collective sent, including rounds that were abandoned and redone.");
+        Counter fastSeconds = metrics.CreateCounter("desloc_intra_sync_seconds_total", "Wall time spent averaging gradients inside the replica (the fast tier).");
         Counter syncSeconds = metrics.CreateCounter("desloc_sync_seconds_total", "Wall time spent in sync rounds.");
         Counter computeSeconds = metrics.CreateCounter("desloc_compute_seconds_total", "Wall time spent computing (forward, backward, optimizer).");
         Gauge bandwidth = metrics.CreateGauge("desloc_link_bandwidth_bytes_per_second", "Measured bandwidth of this replica's ring link (recent average).");
@@ -41,17 +42,23 @@ internal sealed class TrainerMetrics
             LedgerSnapshot ledger = replica.Ledger.Snapshot();
             foreach (StateKind kind in Enum.GetValues<StateKind>())
             {
-                bytesSent.WithLabels(kind.Label()).IncTo(ledger.WireBytes[kind]);
+                bytesSent.WithLabels(kind.Label(), Tier.Inter.Label()).IncTo(ledger.WireBytes[kind]);
+                if (ledger.IntraWireBytes[kind] > 0)
+                {
+                    bytesSent.WithLabels(kind.Label(), Tier.Intra.Label()).IncTo(ledger.IntraWireBytes[kind]);
+                }
+
                 payload.WithLabels(kind.Label()).IncTo(ledger.PayloadBytes[kind]);
             }
 
             ddp.IncTo(ledger.DdpEquivalentWireBytes);
-            wire.IncTo(collective.Meter.Bytes);
+            wire.IncTo(interLink.Bytes);
+            fastSeconds.IncTo(replica.FastTierTime.TotalSeconds);
             double sync = replica.SyncTime.TotalSeconds;
             double compute = replica.ComputeTime.TotalSeconds;
             syncSeconds.IncTo(sync);
             computeSeconds.IncTo(compute);
-            bandwidth.Set(collective.Meter.BytesPerSecond);
+            bandwidth.Set(interLink.BytesPerSecond);
             commFraction.Set(sync + compute > 0 ? sync / (sync + compute) : 0);
             step.Set(replica.Step);
             loss.Set(double.IsNaN(replica.RecentLoss) ? 0 : replica.RecentLoss);

@@ -22,11 +22,17 @@ public sealed class RingCollective : ICollective
 
     /// <summary>The collective of rank <paramref name="rank"/>; until the first quorum its view is the whole configured group.</summary>
     public RingCollective(int rank, int configuredWorldSize, IRingLink link, TimeSpan operationTimeout)
+        : this(rank, [.. Enumerable.Range(0, configuredWorldSize)], link, operationTimeout)
+    {
+    }
+
+    /// <summary>The collective of global rank <paramref name="rank"/> in a ring of <paramref name="configuredMembers"/> (global ranks, ascending) until the first quorum.</summary>
+    public RingCollective(int rank, IReadOnlyList<int> configuredMembers, IRingLink link, TimeSpan operationTimeout)
     {
         Rank = rank;
         _link = link;
         _operationTimeout = operationTimeout;
-        _quorum = new QuorumView(0, [.. Enumerable.Range(0, configuredWorldSize)]);
+        _quorum = new QuorumView(0, configuredMembers);
     }
 
     public int Rank { get; }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using DesLoc.Transport.Grpc;
+using DesLoc.Transport.Membership;
 
 namespace DesLoc.Transport.Collectives;
 
@@ -51,10 +52,12 @@ public sealed class SocketDataPlane : IAsyncDisposable
     public Task<Socket> IncomingAsync(ulong quorum, int sender, CancellationToken cancellationToken) =>
         _incoming.GetOrAdd((quorum, sender), _ => new TaskCompletionSource<Socket>(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(cancellationToken);
 
-    /// <summary>Closes the connections of every quorum but <paramref name="current"/>.</summary>
-    public void KeepOnly(ulong current)
+    /// <summary>Closes the connections of every quorum of <paramref name="current"/>'s ring channel but <paramref name="current"/>.</summary>
+    public void KeepOnly(ulong current) => Close(quorum => quorum != current && RingChannels.SameChannel(quorum, current));
+
+    private void Close(Func<ulong, bool> quorums)
     {
-        foreach ((ulong Quorum, int Sender) key in _incoming.Keys.Where(k => k.Quorum != current))
+        foreach ((ulong Quorum, int Sender) key in _incoming.Keys.Where(k => quorums(k.Quorum)))
         {
             if (_incoming.TryRemove(key, out TaskCompletionSource<Socket>? pending) && pending.Task.IsCompletedSuccessfully)
             {
@@ -62,7 +65,7 @@ public sealed class SocketDataPlane : IAsyncDisposable
             }
         }
 
-        foreach ((ulong Quorum, int Receiver) key in _outgoing.Keys.Where(k => k.Quorum != current))
+        foreach ((ulong Quorum, int Receiver) key in _outgoing.Keys.Where(k => quorums(k.Quorum)))
         {
             if (_outgoing.TryRemove(key, out Task<Socket>? connection) && connection.IsCompletedSuccessfully)
             {
@@ -88,7 +91,7 @@ public sealed class SocketDataPlane : IAsyncDisposable
         {
         }
 
-        KeepOnly(0);   // no quorum has id 0: closes everything
+        Close(_ => true);
         _stop.Dispose();
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using DesLoc.Transport.Membership;
 using DesLoc.Transport.Protocol;
 
 namespace DesLoc.Transport.Grpc;
@@ -19,12 +20,15 @@ public sealed class Mailbox
 
     public void Complete(ulong quorum, ulong operation) => _queues.TryRemove((quorum, operation), out _);
 
-    /// <summary>Drops everything that belongs to any other quorum (abandoned rounds, or late segments of finished ones).</summary>
+    /// <summary>
+    /// Drops everything that belongs to any other quorum of <paramref name="current"/>'s ring channel (abandoned rounds,
+    /// or late segments of finished ones); the other rings' queues stay.
+    /// </summary>
     public void KeepOnly(ulong current)
     {
         foreach ((ulong Quorum, ulong Operation) key in _queues.Keys)
         {
-            if (key.Quorum != current)
+            if (key.Quorum != current && RingChannels.SameChannel(key.Quorum, current))
             {
                 _queues.TryRemove(key, out _);
             }

@@ -1,3 +1,4 @@
+using DesLoc.Contract.Wire;
 using DesLoc.Transport.Protocol;
 
 namespace DesLoc.Transport.Membership;
@@ -9,12 +10,14 @@ namespace DesLoc.Transport.Membership;
 /// (step, phase) keep their state; anyone behind, and every joiner, heals from the lowest such member. When
 /// only joiners arrive (every replica restarted), they resume from the newest checkpoint step they all hold.
 /// After the round, members vote; it commits only if every member voted ok, so nobody keeps a round that
-/// another member abandoned.
+/// another member abandoned. Members are workers; with several workers per replica, a quorum takes whole replicas
+/// only (every shard of an exchange must be there), and the workers of a replica still missing one keep waiting.
 /// </summary>
 public sealed class QuorumCoordinator : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly int _minReplicas;
+    private readonly JobTopology _topology;
     private readonly Func<int, CancellationToken, Task<bool>> _isAlive;
     private readonly TimeProvider _time;
     private readonly CoordinatorOptions _options;
@@ -30,14 +33,26 @@ public sealed class QuorumCoordinator : IDisposable
     private ulong _lastQuorumId;
 
     public QuorumCoordinator(int worldSize, int minReplicas, Func<int, CancellationToken, Task<bool>> isAlive, TimeProvider time, CoordinatorOptions options)
+        : this(new JobTopology(worldSize, 1), minReplicas, isAlive, time, options)
     {
+    }
+
+    /// <param name="topology">The job's replicas and workers: members are its workers' global ranks.</param>
+    /// <param name="minReplicas">Whole replicas a quorum needs.</param>
+    /// <param name="isAlive">Pings a worker by global rank.</param>
+    /// <param name="time">The clock for timeouts.</param>
+    /// <param name="options">Timeouts and probe interval.</param>
+    public QuorumCoordinator(JobTopology topology, int minReplicas, Func<int, CancellationToken, Task<bool>> isAlive, TimeProvider time, CoordinatorOptions options)
+    {
+        _topology = topology;
         _minReplicas = minReplicas;
         _isAlive = isAlive;
         _time = time;
         _options = options;
-        _expected = [.. Enumerable.Range(0, worldSize)];
-        // Ids start in a random epoch: after a coordinator restart no id repeats one its members still remember.
-        _lastQuorumId = (ulong)Random.Shared.Next(1, int.MaxValue) << 32;
+        _expected = [.. Enumerable.Range(0, topology.Workers)];
+        // Ids start in a random epoch: after a coordinator restart no id repeats one its members still remember. The two
+        // top bits stay clear for the ring channels derived from an id (RingChannels).
+        _lastQuorumId = (ulong)Random.Shared.Next(1, 1 << 30) << 32;
         _loop = Task.Run(LoopAsync);
     }
 
@@ -72,7 +87,7 @@ public sealed class QuorumCoordinator : IDisposable
             });
 
             // Fast path: the last expected member just arrived; no need to wait for the probe loop.
-            if (_expected.All(_arrivals.ContainsKey) && _arrivals.Count >= _minReplicas)
+            if (_expected.All(_arrivals.ContainsKey) && CompleteReplicas().Count >= _minReplicas)
             {
                 Form();
             }
@@ -199,7 +214,7 @@ public sealed class QuorumCoordinator : IDisposable
 
         lock (_gate)
         {
-            if (_expected.Any(rank => !_arrivals.ContainsKey(rank)) || _arrivals.Count < _minReplicas)
+            if (_expected.Any(rank => !_arrivals.ContainsKey(rank)) || CompleteReplicas().Count < _minReplicas)
             {
                 return;
             }
@@ -208,12 +223,23 @@ public sealed class QuorumCoordinator : IDisposable
         }
     }
 
+    /// <summary>Replicas every worker of which has arrived.</summary>
+    private HashSet<int> CompleteReplicas() =>
+        [.. _arrivals.Keys.GroupBy(_topology.ReplicaOf).Where(g => g.Count() == _topology.WorkersPerReplica).Select(g => g.Key)];
+
     private void Form()
     {
-        Arrival[] arrivals = [.. _arrivals.Values.OrderBy(a => a.Request.Rank)];
-        _arrivals.Clear();
+        HashSet<int> complete = CompleteReplicas();
+        Arrival[] arrivals = [.. _arrivals.Values.Where(a => complete.Contains(_topology.ReplicaOf(a.Request.Rank))).OrderBy(a => a.Request.Rank)];
+        foreach (Arrival arrival in arrivals)
+        {
+            _arrivals.Remove(arrival.Request.Rank);
+        }
+
+        // Workers of a replica still missing one wait on for the next quorum, and are expected there.
+        _firstArrival = _time.GetUtcNow();
         ulong id = ++_lastQuorumId;
-        QuorumPlan plan = QuorumPlan.Decide([.. arrivals.Select(a => a.Request)]);
+        QuorumPlan plan = QuorumPlan.Decide([.. arrivals.Select(a => a.Request)], _topology);
         int[] members = [.. plan.Members];
         _generation++;
         _votes[id] = new Vote(id, [.. members], _time.GetUtcNow());
@@ -224,6 +250,7 @@ public sealed class QuorumCoordinator : IDisposable
 
         _expected.Clear();
         _expected.UnionWith(members);
+        _expected.UnionWith(_arrivals.Keys);
         _started = true;
         // A change fixes its switch step when it first travels, and keeps travelling until a quorum carrying it
         // commits, so a failed round or a joiner healed from an older snapshot cannot lose it.

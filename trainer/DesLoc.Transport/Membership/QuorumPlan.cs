@@ -1,3 +1,4 @@
+using DesLoc.Contract.Wire;
 using DesLoc.Transport.Protocol;
 
 namespace DesLoc.Transport.Membership;
@@ -8,13 +9,24 @@ namespace DesLoc.Transport.Membership;
 /// joiner (all replicas restarted), the newest checkpoint step they all hold; with none in common, each resumes from
 /// its own newest (<see cref="EachOwnNewest"/>: replicas stopped one step apart, or one lost its disk), and whoever
 /// is behind at the next sync point heals from whoever is ahead; with no checkpoint anywhere, all start fresh (-1).
+/// Members are workers (global ranks); with several workers per replica, a worker heals from a worker of its own
+/// replica when one is at the newest point (over the fast tier), else from the same worker index of the lowest replica
+/// that is (the donor holds the same state as every worker of its replica).
 /// </summary>
 public sealed record QuorumPlan(IReadOnlyList<int> Members, long Step, int Phase, int Donor, long ResumeCheckpoint)
 {
+    /// <summary>The workers at the newest point, any of which can be a donor.</summary>
+    public IReadOnlyList<int> Donors { get; init; } = Donor >= 0 ? [Donor] : [];
+
+    /// <summary>The job's shape, for choosing a donor near the joiner.</summary>
+    public JobTopology Topology { get; init; } = new(int.MaxValue, 1);
+
     /// <summary>No checkpoint step is held by every joiner: each loads its own newest, if it has one.</summary>
     public const long EachOwnNewest = -2;
 
-    public static QuorumPlan Decide(IReadOnlyList<QuorumRequest> arrivals)
+    public static QuorumPlan Decide(IReadOnlyList<QuorumRequest> arrivals) => Decide(arrivals, new JobTopology(int.MaxValue, 1));
+
+    public static QuorumPlan Decide(IReadOnlyList<QuorumRequest> arrivals, JobTopology topology)
     {
         QuorumRequest[] ordered = [.. arrivals.OrderBy(a => a.Rank)];
         int[] members = [.. ordered.Select(a => a.Rank)];
@@ -29,15 +41,26 @@ public sealed record QuorumPlan(IReadOnlyList<int> Members, long Step, int Phase
 
             long newestCommon = common.DefaultIfEmpty(-1).Max();
             bool anyCheckpoint = ordered.Any(a => a.CheckpointSteps.Count > 0);
-            return new QuorumPlan(members, -1, 0, -1, newestCommon >= 0 ? newestCommon : anyCheckpoint ? EachOwnNewest : -1);
+            return new QuorumPlan(members, -1, 0, -1, newestCommon >= 0 ? newestCommon : anyCheckpoint ? EachOwnNewest : -1) { Topology = topology };
         }
 
         QuorumRequest newest = live.MaxBy(a => (a.Step, a.Phase))!;
-        int donor = live.Where(a => a.Step == newest.Step && a.Phase == newest.Phase).Min(a => a.Rank);
-        return new QuorumPlan(members, newest.Step, newest.Phase, donor, -1);
+        int[] donors = [.. live.Where(a => a.Step == newest.Step && a.Phase == newest.Phase).Select(a => a.Rank)];
+        return new QuorumPlan(members, newest.Step, newest.Phase, donors[0], -1) { Donors = donors, Topology = topology };
     }
 
     /// <summary>The rank <paramref name="arrival"/> must copy its state from, or -1 to keep its own.</summary>
-    public int HealFromFor(QuorumRequest arrival) =>
-        Donor >= 0 && (arrival.Joining || arrival.Step != Step || arrival.Phase != Phase) ? Donor : -1;
+    public int HealFromFor(QuorumRequest arrival)
+    {
+        if (Donor < 0 || !(arrival.Joining || arrival.Step != Step || arrival.Phase != Phase))
+        {
+            return -1;
+        }
+
+        int replica = Topology.ReplicaOf(arrival.Rank);
+        int worker = Topology.WorkerOf(arrival.Rank);
+        return Donors.Where(d => Topology.ReplicaOf(d) == replica).DefaultIfEmpty(-1).First() is var sibling and >= 0
+            ? sibling
+            : Donors.Where(d => Topology.WorkerOf(d) == worker).DefaultIfEmpty(Donor).First();
+    }
 }
