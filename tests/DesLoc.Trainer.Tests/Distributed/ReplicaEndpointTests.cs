@@ -28,8 +28,8 @@ public sealed class ReplicaEndpointTests
 
         Assert.Equal("ok", health);
         Assert.True(ready.IsSuccessStatusCode);
-        Assert.Matches("(?m)^desloc_bytes_sent_total\\{kind=\"params\"\\} [1-9]", metrics);
-        Assert.Matches("(?m)^desloc_bytes_sent_total\\{kind=\"m2\"\\} ", metrics);
+        Assert.Matches("(?m)^desloc_bytes_sent_total\\{kind=\"params\",tier=\"inter\"\\} [1-9]", metrics);
+        Assert.Matches("(?m)^desloc_bytes_sent_total\\{kind=\"m2\",tier=\"inter\"\\} ", metrics);
         Assert.Matches("(?m)^desloc_ddp_equivalent_bytes_total [1-9]", metrics);
         Assert.Matches("(?m)^desloc_sync_period\\{state=\"params\"\\} 5$", metrics);
         Assert.Matches("(?m)^desloc_failed_rounds_total 0$", metrics);
