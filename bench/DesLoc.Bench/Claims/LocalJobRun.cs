@@ -85,7 +85,9 @@ internal static class LocalJobRun
             if (job.Status is { Step: { } step } status)
             {
                 CommunicationStatus? comm = status.Communication;
-                Sample sample = new(seconds, step, status.Loss, comm?.BytesSent ?? 0, comm?.DdpEquivalentBytes ?? 0,
+                // Status bytes are the job's (summed over replicas); the tables report them per replica.
+                int replicas = job.Spec.Replicas;
+                Sample sample = new(seconds, step, status.Loss, (comm?.BytesSent ?? 0) / replicas, (comm?.DdpEquivalentBytes ?? 0) / replicas,
                     comm?.BandwidthBytesPerSecond, comm?.CommFraction, status.Sync?.Periods ?? new Dictionary<string, int>());
                 if (Samples.Count == 0 || Samples[^1].Step != step || Samples[^1].BytesSent != sample.BytesSent)
                 {

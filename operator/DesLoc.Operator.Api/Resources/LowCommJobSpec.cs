@@ -22,6 +22,9 @@ public sealed record LowCommJobSpec : JobSpec
     [Range(0, int.MaxValue)]
     public int? TtlSecondsAfterFinished { get; init; }
 
+    [Description("Where replicas and their workers run: a topology key that keeps a replica's workers together and replicas apart, and per-replica node selectors and tolerations.")]
+    public PlacementSpec? Placement { get; init; }
+
     [Description("The pod template of every replica. It must have a container named 'trainer', which receives the DESLOC_* environment; resource limits such as nvidia.com/gpu pass through.")]
     [Required]
     public V1PodTemplateSpec Template { get; init; } = new();

@@ -25,6 +25,11 @@ public sealed record LowCommJobStatus
 
     public int ReadyReplicas { get; init; }
 
+    [Description("Ready workers over desired (replicas x workersPerReplica), for the printer column (for example 4/4). A replica is ready when all its workers are.")]
+    public string? WorkersReady { get; init; }
+
+    public int ReadyWorkers { get; init; }
+
     [Description("Restarts counted towards maxRestarts, over all replicas.")]
     public int Restarts { get; init; }
 
@@ -86,6 +91,40 @@ public sealed record ReplicaStatus
 
     [Description("The pod whose failure was counted last, so that a failure is counted once.")]
     public string? FailedPodUid { get; init; }
+
+    [Description("With workersPerReplica > 1, each worker's own state (its pod is restarted on its own); the fields above then sum or summarize them: restarts are the workers' total, the last failure is the latest of any worker's. Absent with one worker per replica.")]
+    public IReadOnlyList<WorkerStatus>? Workers { get; init; }
+}
+
+/// <summary>One worker of a replica (one pod), when a replica has more than one.</summary>
+public sealed record WorkerStatus
+{
+    [Description("The worker's index inside its replica (0..workersPerReplica-1).")]
+    public int Index { get; init; }
+
+    public ReplicaPhase Phase { get; init; }
+
+    public string? Pod { get; init; }
+
+    public bool Ready { get; init; }
+
+    [Description("Restarts of this worker's pod, evictions included.")]
+    public int Restarts { get; init; }
+
+    public int? LastExitCode { get; init; }
+
+    public string? LastFailureReason { get; init; }
+
+    [Description("What the trainer said when this worker last failed (its termination message, or its log tail).")]
+    public string? LastFailureMessage { get; init; }
+
+    public DateTime? LastFailureTime { get; init; }
+
+    [Description("When the failed worker's pod will be recreated (backoff).")]
+    public DateTime? RestartAfter { get; init; }
+
+    [Description("The pod whose failure was counted last, so that a failure is counted once.")]
+    public string? FailedPodUid { get; init; }
 }
 
 public sealed record SyncStatus
@@ -115,17 +154,20 @@ public sealed record PeriodChange
 
 public sealed record CommunicationStatus
 {
-    [Description("Bytes sent per replica so far (payload on the ring schedule).")]
+    [Description("Bytes the job's workers have sent between replicas so far (the inter-site tier; payload on the ring schedule), summed over every worker that reported.")]
     public long BytesSent { get; init; }
 
-    [Description("Bytes DDP would have sent per replica for the same steps.")]
+    [Description("Bytes the workers have sent inside their replicas (the fast tier: gradients every step, the gather of each exchange's shards), summed over workers. Absent with one worker per replica.")]
+    public long? IntraBytesSent { get; init; }
+
+    [Description("Bytes flat DDP over all workers would have sent out of the replicas (their sites) for the same steps, summed over replicas.")]
     public long DdpEquivalentBytes { get; init; }
 
-    [Description("ddpEquivalentBytes / bytesSent.")]
+    [Description("ddpEquivalentBytes / bytesSent: the reduction of bytes between sites.")]
     public double? Reduction { get; init; }
 
     public double? BandwidthBytesPerSecond { get; init; }
 
-    [Description("Fraction of wall time rank 0 spent in sync rounds.")]
+    [Description("Fraction of wall time rank 0 (replica 0, worker 0) spent in sync rounds between replicas.")]
     public double? CommFraction { get; init; }
 }

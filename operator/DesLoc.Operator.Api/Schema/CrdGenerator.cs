@@ -78,7 +78,8 @@ public static class CrdGenerator
     private static List<V1CustomResourceColumnDefinition> PrinterColumns() =>
     [
         new() { Name = "Phase", Type = "string", JsonPath = ".status.phase" },
-        new() { Name = "Ready", Type = "string", JsonPath = ".status.ready" },
+        new() { Name = "Ready", Type = "string", JsonPath = ".status.ready", Description = "Replicas whose every worker is ready, over replicas" },
+        new() { Name = "Workers", Type = "string", JsonPath = ".status.workersReady", Description = "Ready workers over replicas x workersPerReplica" },
         new() { Name = "Step", Type = "integer", JsonPath = ".status.step" },
         new() { Name = "Loss", Type = "number", JsonPath = ".status.loss" },
         new() { Name = "Reduction", Type = "number", JsonPath = ".status.communication.reduction", Description = "Bytes DDP would have sent over bytes sent" },
@@ -204,6 +205,11 @@ public static class CrdGenerator
             return ConditionSchema();
         }
 
+        if (type == typeof(V1Toleration))
+        {
+            return TolerationSchema();
+        }
+
         if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>))
         {
             return new() { Type = "object", AdditionalProperties = TypeSchema(type.GetGenericArguments()[1], path + "[*]", withDefaults) };
@@ -262,6 +268,20 @@ public static class CrdGenerator
             ["message"] = new() { Type = "string" },
             ["observedGeneration"] = new() { Type = "integer", Format = "int64" },
             ["lastTransitionTime"] = new() { Type = "string", Format = "date-time" },
+        },
+    };
+
+    /// <summary>core/v1 Toleration, as the API server will check it in the pod.</summary>
+    private static V1JSONSchemaProps TolerationSchema() => new()
+    {
+        Type = "object",
+        Properties = new Dictionary<string, V1JSONSchemaProps>
+        {
+            ["key"] = new() { Type = "string" },
+            ["operator"] = new() { Type = "string", EnumProperty = ["Exists", "Equal"] },
+            ["value"] = new() { Type = "string" },
+            ["effect"] = new() { Type = "string", EnumProperty = ["NoSchedule", "PreferNoSchedule", "NoExecute"] },
+            ["tolerationSeconds"] = new() { Type = "integer", Format = "int64" },
         },
     };
 

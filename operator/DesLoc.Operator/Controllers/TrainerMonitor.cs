@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using DesLoc.Contract.Wire;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Reconciliation;
 using DesLoc.Operator.Trainers;
@@ -8,8 +9,8 @@ using Microsoft.Extensions.Logging;
 namespace DesLoc.Operator.Controllers;
 
 /// <summary>
-/// The trainers' side of reconciliation: polls rank 0 of each running job and measures over a window
-/// (<see cref="StatusWindow"/>); carries out the reconciler's adaptive decisions: a new window, and a change sent
+/// The trainers' side of reconciliation: polls every worker of each running job, measures rank 0 (the coordinator,
+/// replica 0 worker 0) over a window (<see cref="StatusWindow"/>) and sums the job's bytes by tier; carries out the reconciler's adaptive decisions: a new window, and a change sent
 /// with SetSyncPeriods (rank 0 hands it to every replica with the next quorum), reported until a reconcile records it.
 /// </summary>
 public interface ITrainerControl
@@ -24,11 +25,15 @@ public sealed class TrainerMonitor(ILogger logger) : ITrainerControl, IDisposabl
     private static readonly TimeSpan s_callTimeout = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, Watched> _jobs = new();
 
-    private sealed class Watched(TrainerClient client, string address)
+    /// <summary>A job's workers, by global rank: rank 0 is the coordinator, measured over the window.</summary>
+    private sealed class Watched(IReadOnlyList<string> addresses, string token)
     {
-        public TrainerClient Client { get; } = client;
+        public IReadOnlyList<string> Addresses { get; } = [.. addresses];
 
-        public string Address { get; } = address;
+        public TrainerClient[] Clients { get; } = [.. addresses.Select(address => new TrainerClient(address, token))];
+
+        /// <summary>The latest answer of each worker that has answered; one that is unreachable now keeps its last.</summary>
+        public Dictionary<int, StatusReply> Replies { get; } = [];
 
         public StatusWindow Window { get; set; } = new();
 
@@ -37,6 +42,14 @@ public sealed class TrainerMonitor(ILogger logger) : ITrainerControl, IDisposabl
         public StatusReply? LastReply { get; set; }
 
         public PeriodChange? Unreported;
+
+        public void Dispose()
+        {
+            foreach (TrainerClient client in Clients)
+            {
+                client.Dispose();
+            }
+        }
     }
 
     /// <summary>
@@ -58,36 +71,62 @@ public sealed class TrainerMonitor(ILogger logger) : ITrainerControl, IDisposabl
         }
     }
 
-    /// <summary>Asks rank 0 for its status; returns false when it could not be reached (it may be restarting).</summary>
-    public async Task<bool> PollAsync(LowCommJob job, string rankZeroAddress, string token, CancellationToken cancellation)
+    /// <summary>Asks rank 0 alone for its status (its bytes stand for the job's); false when it could not be reached.</summary>
+    public Task<bool> PollAsync(LowCommJob job, string rankZeroAddress, string token, CancellationToken cancellation) =>
+        PollAsync(job, [rankZeroAddress], token, cancellation);
+
+    /// <summary>
+    /// Asks every worker for its status, in parallel (<paramref name="workerAddresses"/> by global rank, rank 0 first):
+    /// rank 0's answer is measured over the window; the job's bytes are summed over every worker's latest answer
+    /// (<see cref="JobBytes"/>). Returns false when rank 0 could not be reached (it may be restarting).
+    /// </summary>
+    public async Task<bool> PollAsync(LowCommJob job, IReadOnlyList<string> workerAddresses, string token, CancellationToken cancellation)
     {
+        ArgumentOutOfRangeException.ThrowIfZero(workerAddresses.Count);
         string key = JobNames.Key(job);
         Watched watched = _jobs.AddOrUpdate(
             key,
-            _ => new Watched(new TrainerClient(rankZeroAddress, token), rankZeroAddress),
+            _ => new Watched(workerAddresses, token),
             (_, existing) =>
             {
-                if (existing.Address == rankZeroAddress)
+                if (existing.Addresses.SequenceEqual(workerAddresses))
                 {
                     return existing;
                 }
 
-                existing.Client.Dispose();
-                return new Watched(new TrainerClient(rankZeroAddress, token), rankZeroAddress);
+                existing.Dispose();
+                return new Watched(workerAddresses, token);
             });
-        StatusReply reply;
-        try
+        StatusReply?[] replies = await Task.WhenAll(watched.Clients.Select(client => TryGetStatusAsync(client, cancellation)));
+        for (int rank = 0; rank < replies.Length; rank++)
         {
-            reply = await watched.Client.GetStatusAsync(s_callTimeout, cancellation);
+            if (replies[rank] is { } reply)
+            {
+                watched.Replies[rank] = reply;
+            }
         }
-        catch (Exception e) when (e is Grpc.Core.RpcException or HttpRequestException)
+
+        if (replies[0] is not { } coordinator)
         {
             return false;
         }
 
-        watched.LastReply = reply;
-        watched.Latest = watched.Window.Observe(reply);
+        (long inter, long intra, long ddp) = JobBytes.Sum(new JobTopology(job.Spec.Replicas, Math.Max(1, job.Spec.WorkersPerReplica)), watched.Replies);
+        watched.LastReply = coordinator;
+        watched.Latest = watched.Window.Observe(coordinator) with { BytesSent = inter, IntraBytesSent = intra, DdpEquivalentBytes = ddp };
         return true;
+    }
+
+    private static async Task<StatusReply?> TryGetStatusAsync(TrainerClient client, CancellationToken cancellation)
+    {
+        try
+        {
+            return await client.GetStatusAsync(s_callTimeout, cancellation);
+        }
+        catch (Exception e) when (e is Grpc.Core.RpcException or HttpRequestException)
+        {
+            return null;
+        }
     }
 
     public async Task<bool> ApplyAsync(string jobKey, AdaptiveDecision decision, CancellationToken cancellation)
@@ -105,7 +144,7 @@ public sealed class TrainerMonitor(ILogger logger) : ITrainerControl, IDisposabl
 
         try
         {
-            SetSyncPeriodsReply answer = await watched.Client.SetSyncPeriodsAsync(change.Periods, change.SwitchStep, s_callTimeout, cancellation);
+            SetSyncPeriodsReply answer = await watched.Clients[0].SetSyncPeriodsAsync(change.Periods, change.SwitchStep, s_callTimeout, cancellation);
             if (!answer.Accepted)
             {
                 logger.PeriodsRefused(jobKey, answer.Message);
@@ -127,7 +166,7 @@ public sealed class TrainerMonitor(ILogger logger) : ITrainerControl, IDisposabl
     {
         if (_jobs.TryRemove(jobKey, out Watched? watched))
         {
-            watched.Client.Dispose();
+            watched.Dispose();
         }
     }
 
@@ -135,7 +174,7 @@ public sealed class TrainerMonitor(ILogger logger) : ITrainerControl, IDisposabl
     {
         foreach (Watched watched in _jobs.Values)
         {
-            watched.Client.Dispose();
+            watched.Dispose();
         }
 
         _jobs.Clear();

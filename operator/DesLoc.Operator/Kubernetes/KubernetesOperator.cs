@@ -35,7 +35,7 @@ public sealed record OperatorOptions
     /// <summary>Every cached job is reconciled again this often, whatever happened.</summary>
     public TimeSpan Resync { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How often rank 0 of each running job is asked for its status (step, loss, bytes, comm fraction).</summary>
+    /// <summary>How often the workers of each running job are asked for their status (step, loss, bytes, comm fraction).</summary>
     public TimeSpan TrainerPoll { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -43,6 +43,12 @@ public sealed record OperatorOptions
     /// which resolves only inside the cluster; an operator run elsewhere (the tests) says where instead.
     /// </summary>
     public Func<LowCommJob, string>? RankZeroAddress { get; init; }
+
+    /// <summary>
+    /// Where the worker of a global rank answers gRPC (host:port), for every worker. Null: <see cref="RankZeroAddress"/>
+    /// alone when that is set (only rank 0 is asked, its bytes standing for the job's), else each pod's DNS name.
+    /// </summary>
+    public Func<LowCommJob, int, string>? WorkerAddress { get; init; }
 }
 
 /// <summary>
@@ -251,12 +257,12 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
 
         var observation = new JobObservation(job, pods.ByOwner(job.Metadata.Uid), backend.HasService(job), backend.HasSecret(job),
             monitor.Latest(key), DateTime.UtcNow);
-        ReconcilePlan plan = await controller.ReconcileAsync(observation, ReplicaLayout.Cluster(name, ns ?? "default", observation.Job.Spec.Checkpoint), cancellation);
+        ReconcilePlan plan = await controller.ReconcileAsync(observation, ReplicaLayout.Cluster(name, ns ?? "default", observation.Job.Spec.Checkpoint, observation.Job.Spec.WorkersPerReplica), cancellation);
         monitor.Recorded(key, observation.Report);
         return plan.RequeueAfter;
     }
 
-    /// <summary>Asks rank 0 of every running job for its status and, when it answered, reconciles the job to record it.</summary>
+    /// <summary>Asks the workers of every running job for their status and, when rank 0 answered, reconciles the job to record it.</summary>
     private async Task PollTrainersAsync(ResourceCache<LowCommJob> jobs, TrainerMonitor monitor, WorkQueue<string> queue, CancellationToken cancellation)
     {
         using var timer = new PeriodicTimer(options.TrainerPoll);
@@ -287,9 +293,12 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
             return false;
         }
 
-        ReplicaLayout layout = ReplicaLayout.Cluster(job.Metadata.Name, job.Metadata.NamespaceProperty ?? "default", job.Spec.Checkpoint);
-        string address = options.RankZeroAddress?.Invoke(job) ?? $"{layout.Host(0)}:{layout.GrpcPort(0)}";
-        return await monitor.PollAsync(job, address, token, cancellation);
+        ReplicaLayout layout = ReplicaLayout.Cluster(job.Metadata.Name, job.Metadata.NamespaceProperty ?? "default", job.Spec.Checkpoint, job.Spec.WorkersPerReplica);
+        int workers = job.Spec.Replicas * job.Spec.WorkersPerReplica;
+        IReadOnlyList<string> addresses = options.WorkerAddress is { } address ? [.. Enumerable.Range(0, workers).Select(rank => address(job, rank))]
+            : options.RankZeroAddress is { } rankZero ? [rankZero(job)]
+            : [.. Enumerable.Range(0, workers).Select(layout.Address)];
+        return await monitor.PollAsync(job, addresses, token, cancellation);
     }
 
     private async Task<string?> TokenAsync(LowCommJob job, CancellationToken cancellation)

@@ -8,6 +8,6 @@ public interface IProgressView
 {
     void OnEvent(JobEvent jobEvent);
 
-    /// <summary>Called about twice a second with the job and the replicas' endpoints.</summary>
+    /// <summary>Called about twice a second with the job, the workers' endpoints and the running workers' process ids, by global rank.</summary>
     Task RefreshAsync(LowCommJob job, ReplicaLayout layout, string token, IReadOnlyDictionary<int, int> running, CancellationToken cancellation);
 }

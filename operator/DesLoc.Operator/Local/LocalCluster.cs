@@ -10,7 +10,7 @@ using k8s.Models;
 namespace DesLoc.Operator.Local;
 
 /// <summary>
-/// The local backend: a one-job "cluster" whose pods are trainer processes on this machine. A pod's phase follows its
+/// The local backend: a one-job "cluster" whose pods are trainer processes on this machine (one per worker). A pod's phase follows its
 /// process (Running while it runs, then Succeeded or Failed with its exit code), its environment is the pod's own,
 /// with the Secret's token resolved, and deleting a pod stops its process the way the kubelet does (SIGTERM, then
 /// SIGKILL after the grace period).
@@ -56,15 +56,23 @@ public sealed partial class LocalCluster(
 
     public string? Token => _secret?.Data?[JobNames.TokenKey] is { } token ? Encoding.UTF8.GetString(token) : null;
 
-    /// <summary>Process ids of the replicas that are running now, by replica index (tests kill them).</summary>
+    /// <summary>
+    /// Process ids of the workers that are running now, by global rank (replica-major: with one worker per replica,
+    /// the replica index); tests kill them.
+    /// </summary>
     public IReadOnlyDictionary<int, int> RunningProcesses()
     {
         lock (_lock)
         {
             return _pods.Values.Where(p => !p.Process.HasExited && p.Pod.Metadata.DeletionTimestamp is null)
-                .ToDictionary(p => int.Parse(p.Pod.Metadata.Labels[JobNames.ReplicaLabel], System.Globalization.CultureInfo.InvariantCulture), p => p.Process.Id);
+                .ToDictionary(p => GlobalRank(p.Pod), p => p.Process.Id);
         }
     }
+
+    private int GlobalRank(V1Pod pod) =>
+        ObservedWorker.From(pod) is { } worker
+            ? new JobTopology(Job.Spec.Replicas, Job.Spec.WorkersPerReplica).GlobalRank(worker.Replica, worker.Worker)
+            : throw new InvalidOperationException($"Pod {pod.Metadata.Name} has no replica label.");
 
     public bool AnyProcessRunning()
     {
@@ -107,8 +115,9 @@ public sealed partial class LocalCluster(
             }
 
             V1Container container = pod.Spec.Containers.First(c => c.Name == JobNames.TrainerContainer);
-            int index = int.Parse(pod.Metadata.Labels[JobNames.ReplicaLabel], System.Globalization.CultureInfo.InvariantCulture);
-            IReadOnlyList<string> words = [.. prefix?.Invoke(index) ?? [], trainer.FileName, .. trainer.Arguments, .. container.Args ?? []];
+            // A replica's workers run where the replica does (its network namespace, in the slow-link benchmark).
+            int replica = int.Parse(pod.Metadata.Labels[JobNames.ReplicaLabel], System.Globalization.CultureInfo.InvariantCulture);
+            IReadOnlyList<string> words = [.. prefix?.Invoke(replica) ?? [], trainer.FileName, .. trainer.Arguments, .. container.Args ?? []];
             var start = new ProcessStartInfo(words[0])
             {
                 WorkingDirectory = workingDirectory,

@@ -2,17 +2,21 @@ using DesLoc.Operator.Reconciliation;
 
 namespace DesLoc.Operator.Local;
 
-/// <summary>Replicas as processes on loopback: each gets a free gRPC port (whose successor, the data port, is free too) and a metrics port.</summary>
+/// <summary>
+/// Workers as processes on loopback: each (by global rank) gets a free gRPC port (whose successor, the data port, is
+/// free too) and a metrics port. With a <see cref="ReplicaNetwork"/>, a worker lives where its replica does.
+/// </summary>
 public static class LocalLayout
 {
-    public static ReplicaLayout Create(int replicas, string runDirectory, ReplicaNetwork? network = null)
+    public static ReplicaLayout Create(int replicas, string runDirectory, ReplicaNetwork? network = null, int workersPerReplica = 1)
     {
-        int[] grpc = [.. Enumerable.Range(0, replicas).Select(_ => LoopbackPorts.FreePair())];
-        int[] metrics = [.. Enumerable.Range(0, replicas).Select(_ => LoopbackPorts.Free())];
+        int workers = replicas * workersPerReplica;
+        int[] grpc = [.. Enumerable.Range(0, workers).Select(_ => LoopbackPorts.FreePair())];
+        int[] metrics = [.. Enumerable.Range(0, workers).Select(_ => LoopbackPorts.Free())];
         return new ReplicaLayout(
-            network?.Host ?? (_ => "127.0.0.1"),
-            index => grpc[index],
-            index => metrics[index],
+            network is { } placed ? rank => placed.Host(rank / workersPerReplica) : _ => "127.0.0.1",
+            rank => grpc[rank],
+            rank => metrics[rank],
             network?.BindAddress ?? "127.0.0.1",
             Path.Combine(runDirectory, "config.json"),
             Path.Combine(runDirectory, "checkpoints"));

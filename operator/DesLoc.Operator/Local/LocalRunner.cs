@@ -8,7 +8,7 @@ namespace DesLoc.Operator.Local;
 /// <summary>Where and how `run` works: its directory (config, checkpoints, logs), the trainer's working directory and executable.</summary>
 public sealed record LocalRunOptions(string RunDirectory, string WorkingDirectory, TrainerCommand Trainer)
 {
-    /// <summary>How often rank 0 (and, for the display, every replica) is asked for its status.</summary>
+    /// <summary>How often the workers (rank 0 for progress and periods, every worker for bytes and the display) are asked for their status.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Replicas somewhere other than loopback (network namespaces in the slow-link benchmark); null: loopback.</summary>
@@ -16,8 +16,8 @@ public sealed record LocalRunOptions(string RunDirectory, string WorkingDirector
 }
 
 /// <summary>
-/// Where each replica runs: the address its peers and the operator reach it at, the address it binds, and the words
-/// its command starts with (for example <c>ip netns exec desloc-r1</c>).
+/// Where each replica runs (by replica index; all its workers run there): the address its peers and the operator
+/// reach it at, the address it binds, and the words its command starts with (for example <c>ip netns exec desloc-r1</c>).
 /// </summary>
 public sealed record ReplicaNetwork(Func<int, string> Host, string BindAddress, Func<int, IReadOnlyList<string>> Prefix);
 
@@ -26,9 +26,9 @@ public sealed record LocalRunResult(LowCommJobStatus Status, IReadOnlyList<JobEv
 
 /// <summary>
 /// `run FILE`: the operator's reconcile loop over the local backend. The same <see cref="JobReconciler"/> as on a
-/// cluster decides; pods are trainer processes; the loop wakes when a process exits, when the plan asks to be
-/// requeued (a restart backoff) and to poll rank 0, until the job has finished and every process has exited.
-/// Cancelling stops every replica with SIGTERM, so each leaves a checkpoint.
+/// cluster decides; pods are trainer processes, one per worker (R x W); the loop wakes when a process exits, when the
+/// plan asks to be requeued (a restart backoff) and to poll the workers, until the job has finished and every process
+/// has exited. Cancelling stops every worker with SIGTERM, so each leaves a checkpoint.
 /// </summary>
 public static class LocalRunner
 {
@@ -41,7 +41,8 @@ public static class LocalRunner
         job.Metadata.Generation ??= 1;
         job.Metadata.CreationTimestamp ??= DateTime.UtcNow;
         Directory.CreateDirectory(options.RunDirectory);
-        ReplicaLayout layout = LocalLayout.Create(job.Spec.Replicas, options.RunDirectory, options.Network);
+        ReplicaLayout layout = LocalLayout.Create(job.Spec.Replicas, options.RunDirectory, options.Network, job.Spec.WorkersPerReplica);
+        string[] workers = [.. Enumerable.Range(0, job.Spec.Replicas * job.Spec.WorkersPerReplica).Select(layout.Address)];
         await using var cluster = new LocalCluster(job, options.Trainer, options.RunDirectory, options.WorkingDirectory, options.Network?.Prefix);
         using var monitor = new TrainerMonitor(NullLogger.Instance);
         var controller = new JobController(cluster, trainers: monitor);
@@ -78,7 +79,7 @@ public static class LocalRunner
                 lastPoll = DateTime.UtcNow;
                 if (cluster.RunningProcesses().ContainsKey(0))
                 {
-                    await monitor.PollAsync(current, $"{layout.Host(0)}:{layout.GrpcPort(0)}", token, stop).ConfigureAwait(false);
+                    await monitor.PollAsync(current, workers, token, stop).ConfigureAwait(false);
                 }
 
                 if (view is not null)

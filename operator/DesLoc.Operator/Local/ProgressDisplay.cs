@@ -9,7 +9,8 @@ using Spectre.Console.Rendering;
 namespace DesLoc.Operator.Local;
 
 /// <summary>
-/// The live view of a local run: one row per replica (phase, step, loss, bytes sent, restarts) under a header with the
+/// The live view of a local run: one row per replica (phase, step, loss, bytes sent, restarts), or per worker of each
+/// replica when replicas have more than one (with the bytes each sent inside its replica), under a header with the
 /// job's phase and its reduction vs DDP, and the latest events. Where the terminal is not interactive (CI, a pipe),
 /// it prints a progress line every few seconds and each event as it happens instead.
 /// </summary>
@@ -17,7 +18,7 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
 {
     private static readonly TimeSpan s_lineInterval = TimeSpan.FromSeconds(3);
     private readonly Dictionary<int, TrainerClient> _clients = [];
-    private readonly Dictionary<int, StatusReply> _replicas = [];
+    private readonly Dictionary<int, StatusReply> _workers = [];
     private readonly List<JobEvent> _events = [];
     private LiveDisplayContext? _live;
     private LowCommJob? _job;
@@ -59,7 +60,7 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
     public async Task RefreshAsync(LowCommJob job, ReplicaLayout layout, string token, IReadOnlyDictionary<int, int> running, CancellationToken cancellation)
     {
         _job = job;
-        foreach (int index in running.Keys)
+        foreach (int index in running.Keys) // global ranks
         {
             if (!_clients.TryGetValue(index, out TrainerClient? client))
             {
@@ -69,7 +70,7 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
 
             try
             {
-                _replicas[index] = await client.GetStatusAsync(TimeSpan.FromSeconds(2), cancellation);
+                _workers[index] = await client.GetStatusAsync(TimeSpan.FromSeconds(2), cancellation);
             }
             catch (Exception e) when (e is Grpc.Core.RpcException or HttpRequestException)
             {
@@ -94,7 +95,7 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
     {
         LowCommJobStatus status = job.Status ?? new LowCommJobStatus();
         return string.Create(CultureInfo.InvariantCulture,
-            $"{status.Phase,-10} step {status.Step ?? 0}/{job.Spec.Training.Steps} | loss {Loss(status.Loss)} | sent {Bytes(status.Communication?.BytesSent)} per replica | reduction vs DDP {Reduction(status.Communication?.Reduction)} | ready {status.Ready ?? "-"} | restarts {status.Restarts}");
+            $"{status.Phase,-10} step {status.Step ?? 0}/{job.Spec.Training.Steps} | loss {Loss(status.Loss)} | sent {Bytes(status.Communication?.BytesSent)} between replicas{(status.Communication?.IntraBytesSent is { } intra ? $", {Bytes(intra)} inside" : "")} | reduction vs DDP {Reduction(status.Communication?.Reduction)} | ready {status.Ready ?? "-"}{(job.Spec.WorkersPerReplica > 1 ? $" | workers {status.WorkersReady ?? "-"}" : "")} | restarts {status.Restarts}");
     }
 
     /// <summary>The final summary, in the same words as the live view.</summary>
@@ -102,11 +103,18 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
     {
         LowCommJobStatus status = result.Status;
         var grid = new Grid().AddColumn().AddColumn();
-        grid.AddRow("Job", $"{job.Metadata.Name} ({job.Spec.Algorithm.Type}, {job.Spec.Replicas} replicas)");
+        grid.AddRow("Job", job.Spec.WorkersPerReplica > 1
+            ? $"{job.Metadata.Name} ({job.Spec.Algorithm.Type}, {job.Spec.Replicas} replicas of {job.Spec.WorkersPerReplica} workers)"
+            : $"{job.Metadata.Name} ({job.Spec.Algorithm.Type}, {job.Spec.Replicas} replicas)");
         grid.AddRow("Result", result.Stopped ? "stopped (each replica wrote a checkpoint; run the same file again to resume)" : $"{status.Phase}{(status.Message is null ? "" : $": {status.Message}")}");
         grid.AddRow("Step", string.Create(CultureInfo.InvariantCulture, $"{status.Step ?? 0} of {job.Spec.Training.Steps}"));
         grid.AddRow("Loss", Loss(status.Loss));
-        grid.AddRow("Sent per replica", Bytes(status.Communication?.BytesSent));
+        grid.AddRow("Sent between replicas", Bytes(status.Communication?.BytesSent));
+        if (status.Communication?.IntraBytesSent is { } intra)
+        {
+            grid.AddRow("Sent inside replicas", Bytes(intra));
+        }
+
         grid.AddRow("DDP would send", Bytes(status.Communication?.DdpEquivalentBytes));
         grid.AddRow("Reduction vs DDP", Reduction(status.Communication?.Reduction));
         grid.AddRow("Restarts", status.Restarts.ToString(CultureInfo.InvariantCulture));
@@ -131,19 +139,44 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
         }
 
         LowCommJobStatus status = job.Status ?? new LowCommJobStatus();
+        int perReplica = job.Spec.WorkersPerReplica;
         var table = new Table().Border(TableBorder.Rounded)
-            .Title($"{job.Metadata.Name}: {status.Phase}, reduction vs DDP {Reduction(status.Communication?.Reduction)}")
-            .AddColumns("Replica", "Phase", "Step", "Loss", "Sent", "Restarts");
-        foreach (ReplicaStatus replica in status.Replicas)
+            .Title($"{job.Metadata.Name}: {status.Phase}, reduction vs DDP {Reduction(status.Communication?.Reduction)}");
+        if (perReplica == 1)
         {
-            _replicas.TryGetValue(replica.Index, out StatusReply? reply);
-            table.AddRow(
-                replica.Index.ToString(CultureInfo.InvariantCulture),
-                replica.Phase.ToString(),
-                reply?.Step.ToString(CultureInfo.InvariantCulture) ?? "-",
-                reply is null ? "-" : Loss(reply.Loss),
-                Bytes(reply?.BytesSent.Values.Sum()),
-                replica.Restarts.ToString(CultureInfo.InvariantCulture));
+            table.AddColumns("Replica", "Phase", "Step", "Loss", "Sent", "Restarts");
+            foreach (ReplicaStatus replica in status.Replicas)
+            {
+                _workers.TryGetValue(replica.Index, out StatusReply? reply);
+                table.AddRow(
+                    replica.Index.ToString(CultureInfo.InvariantCulture),
+                    replica.Phase.ToString(),
+                    reply?.Step.ToString(CultureInfo.InvariantCulture) ?? "-",
+                    reply is null ? "-" : Loss(reply.Loss),
+                    Bytes(reply?.BytesSent.Values.Sum()),
+                    replica.Restarts.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+        else
+        {
+            // A row per worker: "Sent" is its shard of the exchanges between replicas, "Inside" what it sent in its replica.
+            table.AddColumns("Replica", "Worker", "Phase", "Step", "Loss", "Sent", "Inside", "Restarts");
+            foreach (ReplicaStatus replica in status.Replicas)
+            {
+                foreach (WorkerStatus worker in replica.Workers ?? [])
+                {
+                    _workers.TryGetValue((replica.Index * perReplica) + worker.Index, out StatusReply? reply);
+                    table.AddRow(
+                        worker.Index == 0 ? replica.Index.ToString(CultureInfo.InvariantCulture) : "",
+                        worker.Index.ToString(CultureInfo.InvariantCulture),
+                        worker.Phase.ToString(),
+                        reply?.Step.ToString(CultureInfo.InvariantCulture) ?? "-",
+                        reply is null ? "-" : Loss(reply.Loss),
+                        Bytes(reply?.BytesSent.Values.Sum()),
+                        Bytes(reply?.IntraBytesSent.Values.Sum()),
+                        worker.Restarts.ToString(CultureInfo.InvariantCulture));
+                }
+            }
         }
 
         var progress = new BreakdownChart().Width(60)

@@ -12,6 +12,12 @@ namespace DesLoc.Operator.Metrics;
 /// </summary>
 public sealed class OperatorMetrics
 {
+    /// <summary>The <c>tier</c> label of <c>desloc_job_bytes_sent</c> (DESIGN.md §6).</summary>
+    public const string Inter = "inter";
+
+    /// <inheritdoc cref="Inter"/>
+    public const string Intra = "intra";
+
     private readonly ConcurrentDictionary<string, JobPhase> _phases = new();
     private readonly Counter _reconciles;
     private readonly Histogram _reconcileSeconds;
@@ -35,9 +41,11 @@ public sealed class OperatorMetrics
         _restarts = factory.CreateCounter("desloc_operator_replica_restarts_total", "Replicas recreated after a failure.", "namespace", "job");
         _periodChanges = factory.CreateCounter("desloc_operator_sync_period_changes_total", "Sync-period changes sent by the adaptive controller.", "namespace", "job");
         _leader = factory.CreateGauge("desloc_operator_leader", "1 while this operator instance is the leader.");
-        _bytesSent = factory.CreateGauge("desloc_job_bytes_sent", "Bytes each replica of the job has sent (rank 0's count).", "namespace", "job");
-        _ddpBytes = factory.CreateGauge("desloc_job_ddp_equivalent_bytes", "Bytes DDP would have sent for the same steps.", "namespace", "job");
-        _reduction = factory.CreateGauge("desloc_job_reduction_ratio", "DDP-equivalent bytes over bytes sent.", "namespace", "job");
+        _bytesSent = factory.CreateGauge("desloc_job_bytes_sent",
+            "Bytes the job's workers have sent, summed over workers, by tier: inter (between replicas, across sites) and intra (inside a replica; only with more than one worker per replica).",
+            "namespace", "job", "tier");
+        _ddpBytes = factory.CreateGauge("desloc_job_ddp_equivalent_bytes", "Bytes flat DDP would have sent out of the replicas (sites) for the same steps, summed over replicas.", "namespace", "job");
+        _reduction = factory.CreateGauge("desloc_job_reduction_ratio", "DDP-equivalent bytes over inter-tier bytes sent.", "namespace", "job");
         _commFraction = factory.CreateGauge("desloc_job_comm_fraction", "Fraction of wall time spent in sync rounds (last interval).", "namespace", "job");
         foreach (JobPhase phase in Enum.GetValues<JobPhase>())
         {
@@ -66,7 +74,12 @@ public sealed class OperatorMetrics
         _periodChanges.WithLabels(ns, name).Inc(plan.Events.Count(e => e.Reason == "SyncPeriodsChanged"));
         if (plan.Status.Communication is { } communication)
         {
-            _bytesSent.WithLabels(ns, name).Set(communication.BytesSent);
+            _bytesSent.WithLabels(ns, name, Inter).Set(communication.BytesSent);
+            if (communication.IntraBytesSent is { } intra)
+            {
+                _bytesSent.WithLabels(ns, name, Intra).Set(intra);
+            }
+
             _ddpBytes.WithLabels(ns, name).Set(communication.DdpEquivalentBytes);
             _reduction.WithLabels(ns, name).Set(communication.Reduction ?? 0);
             _commFraction.WithLabels(ns, name).Set(communication.CommFraction ?? 0);
@@ -87,10 +100,13 @@ public sealed class OperatorMetrics
     public void Forget(string ns, string name)
     {
         _phases.TryRemove($"{ns}/{name}", out _);
-        foreach (Gauge gauge in new[] { _bytesSent, _ddpBytes, _reduction, _commFraction })
+        foreach (Gauge gauge in new[] { _ddpBytes, _reduction, _commFraction })
         {
             gauge.RemoveLabelled(ns, name);
         }
+
+        _bytesSent.RemoveLabelled(ns, name, Inter);
+        _bytesSent.RemoveLabelled(ns, name, Intra);
 
         CountPhases();
     }

@@ -8,8 +8,8 @@ using k8s.Models;
 namespace DesLoc.Operator.Reconciliation;
 
 /// <summary>
-/// The children a job should have, as pure functions of its spec: one pod per replica built from the template with
-/// the trainer's environment contract, a headless Service, and a Secret with the job's token and trainer config.
+/// The children a job should have, as pure functions of its spec: one pod per worker (W per replica) built from the template with
+/// the trainer's environment contract and the job's placement, a headless Service, and a Secret with the job's token and trainer config.
 /// Every child carries the job's labels and a controller owner reference, so deleting the job deletes them. Pods pass
 /// Pod Security <c>restricted</c> unless the template says otherwise, mount no service-account token (the trainer
 /// never calls the API server), and hand the trainer's last words to the pod status.
@@ -18,9 +18,19 @@ public static class DesiredObjects
 {
     public const string RestartsAnnotation = "desloc.dev/restarts";
 
-    public static V1Pod Pod(LowCommJob job, int index, ReplicaLayout layout, int restarts)
+    /// <summary>Replica <paramref name="index"/>'s pod with one worker per replica (its worker 0 otherwise).</summary>
+    public static V1Pod Pod(LowCommJob job, int index, ReplicaLayout layout, int restarts) => Pod(job, index, 0, layout, restarts);
+
+    /// <summary>
+    /// Worker <paramref name="worker"/> of replica <paramref name="replica"/>: one pod, one device. It listens on the
+    /// ports of its global rank in <paramref name="layout"/>, and is placed by <see cref="LowCommJobSpec.Placement"/>.
+    /// </summary>
+    public static V1Pod Pod(LowCommJob job, int replica, int worker, ReplicaLayout layout, int restarts)
     {
         string name = job.Metadata.Name;
+        int workers = job.Spec.WorkersPerReplica;
+        int rank = new JobTopology(job.Spec.Replicas, workers).GlobalRank(replica, worker);
+        string pod = JobNames.Pod(name, replica, worker, workers);
         // A deep copy through JSON, so the template in the job object is never mutated.
         V1PodTemplateSpec template = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(job.Spec.Template));
         V1PodSpec spec = template.Spec ?? new V1PodSpec { Containers = [] };
@@ -30,20 +40,22 @@ public static class DesiredObjects
             labels[key] = value;
         }
 
-        labels[JobNames.ReplicaLabel] = index.ToString(CultureInfo.InvariantCulture);
+        labels[JobNames.ReplicaLabel] = replica.ToString(CultureInfo.InvariantCulture);
+        labels[JobNames.WorkerLabel] = worker.ToString(CultureInfo.InvariantCulture);
         var annotations = new Dictionary<string, string>(template.Metadata?.Annotations ?? new Dictionary<string, string>())
         {
             [RestartsAnnotation] = restarts.ToString(CultureInfo.InvariantCulture),
         };
 
-        spec.RestartPolicy = "Never"; // the operator replaces failed replicas itself, under the job's restart policy
-        spec.Hostname = JobNames.Pod(name, index);
+        spec.RestartPolicy = "Never"; // the operator replaces failed workers itself, under the job's restart policy
+        spec.Hostname = pod;
         spec.Subdomain = JobNames.Service(name);
         spec.AutomountServiceAccountToken ??= false;
         spec.SecurityContext ??= new V1PodSecurityContext();
         spec.SecurityContext.RunAsNonRoot ??= true;
         spec.SecurityContext.SeccompProfile ??= new V1SeccompProfile { Type = "RuntimeDefault" };
         spec.Volumes = [.. spec.Volumes ?? [], ConfigVolume(name), CheckpointVolume(job.Spec.Checkpoint)];
+        Place(spec, job, replica);
         foreach (V1Container container in spec.Containers.Concat(spec.InitContainers ?? []))
         {
             Restrict(container);
@@ -53,16 +65,16 @@ public static class DesiredObjects
         {
             // The trainer writes why it stopped to the termination-message path; a crash without one still leaves its log tail.
             container.TerminationMessagePolicy ??= "FallbackToLogsOnError";
-            container.Env = [.. (container.Env ?? []).Where(e => !e.Name.StartsWith(TrainerEnvironment.Prefix, StringComparison.Ordinal)), .. Environment(job, index, layout)];
+            container.Env = [.. (container.Env ?? []).Where(e => !e.Name.StartsWith(TrainerEnvironment.Prefix, StringComparison.Ordinal)), .. Environment(job, replica, worker, layout)];
             container.Ports = [.. container.Ports ?? [],
-                new V1ContainerPort { ContainerPort = layout.GrpcPort(index), Name = "grpc" },
-                new V1ContainerPort { ContainerPort = layout.GrpcPort(index) + 1, Name = "data" },
-                new V1ContainerPort { ContainerPort = layout.MetricsPort(index), Name = "metrics" }];
+                new V1ContainerPort { ContainerPort = layout.GrpcPort(rank), Name = "grpc" },
+                new V1ContainerPort { ContainerPort = layout.GrpcPort(rank) + 1, Name = "data" },
+                new V1ContainerPort { ContainerPort = layout.MetricsPort(rank), Name = "metrics" }];
             container.VolumeMounts = [.. container.VolumeMounts ?? [],
                 new V1VolumeMount { MountPath = JobNames.ConfigMountPath, Name = "desloc-config", ReadOnlyProperty = true },
                 new V1VolumeMount { MountPath = layout.CheckpointPath, Name = "desloc-checkpoints" }];
-            container.ReadinessProbe ??= new V1Probe { HttpGet = new V1HTTPGetAction { Port = layout.MetricsPort(index), Path = "/readyz" }, PeriodSeconds = 5 };
-            container.LivenessProbe ??= new V1Probe { HttpGet = new V1HTTPGetAction { Port = layout.MetricsPort(index), Path = "/healthz" }, PeriodSeconds = 10, FailureThreshold = 6 };
+            container.ReadinessProbe ??= new V1Probe { HttpGet = new V1HTTPGetAction { Port = layout.MetricsPort(rank), Path = "/readyz" }, PeriodSeconds = 5 };
+            container.LivenessProbe ??= new V1Probe { HttpGet = new V1HTTPGetAction { Port = layout.MetricsPort(rank), Path = "/healthz" }, PeriodSeconds = 10, FailureThreshold = 6 };
         }
 
         return new V1Pod
@@ -71,7 +83,7 @@ public static class DesiredObjects
             Kind = "Pod",
             Metadata = new V1ObjectMeta
             {
-                Name = JobNames.Pod(name, index),
+                Name = pod,
                 NamespaceProperty = job.Metadata.NamespaceProperty,
                 Labels = labels,
                 Annotations = annotations,
@@ -81,25 +93,114 @@ public static class DesiredObjects
         };
     }
 
-    /// <summary>The operator's side of the contract's <see cref="TrainerEnvironment"/>.</summary>
-    public static IReadOnlyList<V1EnvVar> Environment(LowCommJob job, int index, ReplicaLayout layout) =>
-    [
-        new() { Name = TrainerEnvironment.Job, Value = job.Metadata.Name },
-        new() { Name = TrainerEnvironment.Rank, Value = index.ToString(CultureInfo.InvariantCulture) },
-        new() { Name = TrainerEnvironment.WorldSize, Value = job.Spec.Replicas.ToString(CultureInfo.InvariantCulture) },
-        new() { Name = TrainerEnvironment.Peers, Value = layout.Peers(job.Spec.Replicas) },
-        new() { Name = TrainerEnvironment.Config, Value = layout.ConfigPath },
-        new() { Name = TrainerEnvironment.Token, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Key = JobNames.TokenKey, Name = JobNames.Secret(job.Metadata.Name) } } },
-        new() { Name = TrainerEnvironment.GrpcPort, Value = layout.GrpcPort(index).ToString(CultureInfo.InvariantCulture) },
-        new() { Name = TrainerEnvironment.MetricsPort, Value = layout.MetricsPort(index).ToString(CultureInfo.InvariantCulture) },
-        new() { Name = TrainerEnvironment.BindAddress, Value = layout.BindAddress },
-    ];
+    /// <summary>The operator's side of the contract's <see cref="TrainerEnvironment"/>, for replica <paramref name="index"/> (worker 0).</summary>
+    public static IReadOnlyList<V1EnvVar> Environment(LowCommJob job, int index, ReplicaLayout layout) => Environment(job, index, 0, layout);
+
+    /// <summary>
+    /// The operator's side of the contract's <see cref="TrainerEnvironment"/>: the rank is the replica, the peers are
+    /// every worker in global-rank order, the ports are those of the worker's global rank. The worker variables are
+    /// set only with more than one worker per replica (absent, the trainer reads worker 0 of 1).
+    /// </summary>
+    public static IReadOnlyList<V1EnvVar> Environment(LowCommJob job, int replica, int worker, ReplicaLayout layout)
+    {
+        var topology = new JobTopology(job.Spec.Replicas, job.Spec.WorkersPerReplica);
+        int rank = topology.GlobalRank(replica, worker);
+        List<V1EnvVar> env =
+        [
+            new() { Name = TrainerEnvironment.Job, Value = job.Metadata.Name },
+            new() { Name = TrainerEnvironment.Rank, Value = replica.ToString(CultureInfo.InvariantCulture) },
+            new() { Name = TrainerEnvironment.WorldSize, Value = job.Spec.Replicas.ToString(CultureInfo.InvariantCulture) },
+            new() { Name = TrainerEnvironment.Peers, Value = layout.Peers(topology.Workers) },
+            new() { Name = TrainerEnvironment.Config, Value = layout.ConfigPath },
+            new() { Name = TrainerEnvironment.Token, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Key = JobNames.TokenKey, Name = JobNames.Secret(job.Metadata.Name) } } },
+            new() { Name = TrainerEnvironment.GrpcPort, Value = layout.GrpcPort(rank).ToString(CultureInfo.InvariantCulture) },
+            new() { Name = TrainerEnvironment.MetricsPort, Value = layout.MetricsPort(rank).ToString(CultureInfo.InvariantCulture) },
+            new() { Name = TrainerEnvironment.BindAddress, Value = layout.BindAddress },
+        ];
+        if (topology.WorkersPerReplica > 1)
+        {
+            env.Insert(3, new V1EnvVar { Name = TrainerEnvironment.Worker, Value = worker.ToString(CultureInfo.InvariantCulture) });
+            env.Insert(4, new V1EnvVar { Name = TrainerEnvironment.WorkersPerReplica, Value = topology.WorkersPerReplica.ToString(CultureInfo.InvariantCulture) });
+        }
+
+        return env;
+    }
+
+    /// <summary>
+    /// The job's placement on a pod of replica <paramref name="replica"/>. With a topology key: required pod affinity
+    /// to the replica's own pods (its workers share one domain; the first one may go anywhere, as it matches its own
+    /// term) and required anti-affinity to pods of the job with another replica index (replicas never share one).
+    /// The replica's entry of <c>placement.replicas</c>: its nodeSelector over the template's, and its tolerations,
+    /// each replacing a template toleration of the same key and effect.
+    /// </summary>
+    private static void Place(V1PodSpec spec, LowCommJob job, int replica)
+    {
+        if (job.Spec.Placement is not { } placement)
+        {
+            return;
+        }
+
+        string name = job.Metadata.Name;
+        string index = replica.ToString(CultureInfo.InvariantCulture);
+        if (placement.ReplicaTopologyKey is { Length: > 0 } key)
+        {
+            spec.Affinity ??= new V1Affinity();
+            spec.Affinity.PodAffinity ??= new V1PodAffinity();
+            spec.Affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution =
+            [
+                .. spec.Affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution ?? [],
+                new V1PodAffinityTerm
+                {
+                    TopologyKey = key,
+                    LabelSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [JobNames.JobLabel] = name, [JobNames.ReplicaLabel] = index } },
+                },
+            ];
+            spec.Affinity.PodAntiAffinity ??= new V1PodAntiAffinity();
+            spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution =
+            [
+                .. spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution ?? [],
+                new V1PodAffinityTerm
+                {
+                    TopologyKey = key,
+                    LabelSelector = new V1LabelSelector
+                    {
+                        MatchLabels = new Dictionary<string, string> { [JobNames.JobLabel] = name },
+                        MatchExpressions = [new V1LabelSelectorRequirement { Key = JobNames.ReplicaLabel, OperatorProperty = "NotIn", Values = [index] }],
+                    },
+                },
+            ];
+        }
+
+        if (replica < placement.Replicas.Count && placement.Replicas[replica] is { } own)
+        {
+            if (own.NodeSelector.Count > 0)
+            {
+                var selector = new Dictionary<string, string>(spec.NodeSelector ?? new Dictionary<string, string>());
+                foreach ((string label, string value) in own.NodeSelector)
+                {
+                    selector[label] = value;
+                }
+
+                spec.NodeSelector = selector;
+            }
+
+            if (own.Tolerations.Count > 0)
+            {
+                V1Toleration[] added = [.. own.Tolerations.Select(t => KubernetesJson.Deserialize<V1Toleration>(KubernetesJson.Serialize(t)))];
+                spec.Tolerations =
+                [
+                    .. (spec.Tolerations ?? []).Where(t => !added.Any(a => a.Key == t.Key && a.Effect == t.Effect)),
+                    .. added,
+                ];
+            }
+        }
+    }
 
     /// <summary>What the trainer reads from <c>DESLOC_CONFIG</c>: the contract's part of the spec, checkpoints where this layout keeps them.</summary>
     public static string TrainerConfig(LowCommJobSpec spec, ReplicaLayout layout) =>
         JobSpecJson.Serialize((JobSpec)spec with { Checkpoint = spec.Checkpoint with { Path = layout.CheckpointPath, Volume = null } });
 
-    /// <summary>Headless, and publishing not-ready addresses: replicas must find each other before they are ready.</summary>
+    /// <summary>Headless, and publishing not-ready addresses: workers must find each other before they are ready.</summary>
     public static V1Service Service(LowCommJob job) => new()
     {
         ApiVersion = "v1",

@@ -3,7 +3,7 @@ using k8s.Models;
 
 namespace DesLoc.Operator.Reconciliation;
 
-/// <summary>Everything one reconcile looks at: the job, its pods, whether its Service and Secret exist, and what rank 0 last reported.</summary>
+/// <summary>Everything one reconcile looks at: the job, its workers' pods, whether its Service and Secret exist, and what the trainers last reported.</summary>
 public sealed record JobObservation(
     LowCommJob Job,
     IReadOnlyList<V1Pod> Pods,
@@ -13,8 +13,11 @@ public sealed record JobObservation(
     DateTime Now);
 
 /// <summary>
-/// Rank 0's answer to GetStatus, measured over a window (<see cref="CommFraction"/> covers the last
-/// <see cref="WindowSteps"/> steps), and any sync-period change sent to it that no status records yet.
+/// The trainers' answers to GetStatus. Progress, periods, bandwidth and the comm fraction are rank 0's (replica 0,
+/// worker 0: the coordinator), measured over a window (<see cref="CommFraction"/> covers the last
+/// <see cref="WindowSteps"/> steps, on the inter-site tier); the bytes are the job's: <see cref="BytesSent"/> (inter-site)
+/// and <see cref="IntraBytesSent"/> summed over the workers that answered, <see cref="DdpEquivalentBytes"/> summed over
+/// replicas (each of a replica's workers reports its replica's). Also any sync-period change sent to rank 0 that no status records yet.
 /// </summary>
 public sealed record TrainerReport(
     long Step,
@@ -25,7 +28,8 @@ public sealed record TrainerReport(
     double CommFraction,
     IReadOnlyDictionary<string, int> Periods,
     PeriodChange? SentChange = null,
-    long WindowSteps = 0);
+    long WindowSteps = 0,
+    long IntraBytesSent = 0);
 
 /// <summary>A Kubernetes Event to record about the job.</summary>
 public sealed record JobEvent(string Type, string Reason, string Message)

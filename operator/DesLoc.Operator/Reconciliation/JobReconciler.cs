@@ -47,6 +47,8 @@ public static class JobReconciler
         private readonly LowCommJob _job = observed.Job;
         private readonly LowCommJobSpec _spec = observed.Job.Spec;
         private readonly LowCommJobStatus _previous = observed.Job.Status ?? new LowCommJobStatus();
+        private static readonly ReplicaPhase[] s_phaseOrder = [ReplicaPhase.Failed, ReplicaPhase.Restarting, ReplicaPhase.Pending, ReplicaPhase.Running, ReplicaPhase.Succeeded];
+        private readonly int _workers = Math.Max(1, observed.Job.Spec.WorkersPerReplica);
         private readonly DateTime _now = observed.Now;
         private readonly List<V1Pod> _create = [];
         private readonly List<string> _delete = [];
@@ -56,7 +58,7 @@ public static class JobReconciler
 
         public ReconcilePlan Plan()
         {
-            Dictionary<int, ObservedReplica> pods = Replicas();
+            Dictionary<(int Replica, int Worker), ObservedWorker> pods = Workers();
             LowCommJobStatus status = _previous with { ObservedGeneration = _job.Metadata.Generation };
             status = WithReport(status);
 
@@ -102,30 +104,41 @@ public static class JobReconciler
             return Running(status, pods);
         }
 
-        private ReconcilePlan Running(LowCommJobStatus status, Dictionary<int, ObservedReplica> pods)
+        private ReconcilePlan Running(LowCommJobStatus status, Dictionary<(int Replica, int Worker), ObservedWorker> pods)
         {
             status = DecidePeriods(status);
-            bool trainingDone = pods.TryGetValue(0, out ObservedReplica? rankZero) && rankZero.Succeeded;
+            bool trainingDone = pods.TryGetValue((0, 0), out ObservedWorker? rankZero) && rankZero.Succeeded;
             var replicas = new List<ReplicaStatus>();
             int counted = status.Restarts;
+            int ready = 0;
+            int readyWorkers = 0;
             string? failure = null;
             for (int index = 0; index < _spec.Replicas; index++)
             {
                 ReplicaStatus previous = status.Replicas.FirstOrDefault(r => r.Index == index) ?? new ReplicaStatus { Index = index };
-                pods.TryGetValue(index, out ObservedReplica? pod);
-                (ReplicaStatus replica, bool countedRestart, string? fatal) = Replica(previous, pod, trainingDone);
-                counted += countedRestart ? 1 : 0;
-                failure ??= fatal;
-                replicas.Add(replica);
+                var workers = new List<WorkerStatus>();
+                foreach (WorkerStatus before in PreviousWorkers(previous))
+                {
+                    pods.TryGetValue((index, before.Index), out ObservedWorker? pod);
+                    (WorkerStatus worker, bool countedRestart, string? fatal) = Worker(index, before, pod, trainingDone);
+                    counted += countedRestart ? 1 : 0;
+                    failure ??= fatal;
+                    workers.Add(worker);
+                }
+
+                readyWorkers += workers.Count(w => w.Ready);
+                ready += workers.All(w => w.Ready) ? 1 : 0;
+                replicas.Add(Compose(previous, [.. workers]));
             }
 
-            int ready = replicas.Count(r => r.Phase == ReplicaPhase.Running && pods.TryGetValue(r.Index, out ObservedReplica? p) && p.Ready);
             status = status with
             {
                 Replicas = replicas,
                 Restarts = counted,
                 ReadyReplicas = ready,
                 Ready = $"{ready}/{_spec.Replicas}",
+                ReadyWorkers = readyWorkers,
+                WorkersReady = $"{readyWorkers}/{_spec.Replicas * _workers}",
             };
 
             if (failure is not null)
@@ -135,8 +148,9 @@ public static class JobReconciler
 
             if (counted > _spec.FaultTolerance.MaxRestarts)
             {
-                string last = replicas.Where(r => r.LastFailureTime is not null).OrderBy(r => r.LastFailureTime)
-                    .Select(r => $"replica {r.Index} {r.LastFailureReason}{(r.LastFailureMessage is { } m ? $": {m}" : "")}").LastOrDefault() ?? "";
+                string last = replicas.SelectMany(r => PreviousWorkers(r).Select(w => (Replica: r.Index, Worker: w)))
+                    .Where(x => x.Worker.LastFailureTime is not null).OrderBy(x => x.Worker.LastFailureTime)
+                    .Select(x => $"{Who(x.Replica, x.Worker.Index, capital: false)} {x.Worker.LastFailureReason}{(x.Worker.LastFailureMessage is { } m ? $": {m}" : "")}").LastOrDefault() ?? "";
                 return Done(Fail(status, "MaxRestartsExceeded",
                     $"Replicas were restarted {counted} times, more than maxRestarts ({_spec.FaultTolerance.MaxRestarts}); last failure: {last}."), pods, deleteRunning: true);
             }
@@ -152,7 +166,7 @@ public static class JobReconciler
 
             JobPhase phase = ready == _spec.Replicas ? JobPhase.Running
                 : replicas.Any(r => r.Phase == ReplicaPhase.Restarting) ? JobPhase.Restarting
-                : (_previous.Phase is JobPhase.Pending or JobPhase.Suspended) && ready == 0 ? JobPhase.Pending
+                : (_previous.Phase is JobPhase.Pending or JobPhase.Suspended) && readyWorkers == 0 ? JobPhase.Pending
                 : JobPhase.Degraded;
             string message = phase switch
             {
@@ -164,14 +178,85 @@ public static class JobReconciler
             return Done(SetPhase(status with { Message = message }, phase, phase.ToString(), message), pods, deleteRunning: false);
         }
 
-        /// <summary>One replica: create its pod, or read it, or handle its failure.</summary>
-        private (ReplicaStatus Replica, bool CountedRestart, string? Fatal) Replica(ReplicaStatus previous, ObservedReplica? pod, bool trainingDone)
+        /// <summary>"Replica r", or "Replica r worker w" when replicas have more than one worker.</summary>
+        private string Who(int replica, int worker, bool capital = true) =>
+            (capital ? "Replica " : "replica ") + replica.ToString(CultureInfo.InvariantCulture)
+            + (_workers > 1 ? " worker " + worker.ToString(CultureInfo.InvariantCulture) : "");
+
+        /// <summary>
+        /// Each worker's state as the last status recorded it: the replica's <see cref="ReplicaStatus.Workers"/>, or,
+        /// with one worker per replica (or a status written before workers), the replica's own fields as worker 0.
+        /// </summary>
+        private WorkerStatus[] PreviousWorkers(ReplicaStatus replica) =>
+            [.. Enumerable.Range(0, _workers).Select(w =>
+                replica.Workers?.FirstOrDefault(x => x.Index == w)
+                ?? (w == 0 && (_workers == 1 || replica.Workers is null) ? AsWorker(replica) : new WorkerStatus { Index = w }))];
+
+        private static WorkerStatus AsWorker(ReplicaStatus replica) => new()
         {
+            Index = 0,
+            Phase = replica.Phase,
+            Pod = replica.Pod,
+            Restarts = replica.Restarts,
+            LastExitCode = replica.LastExitCode,
+            LastFailureReason = replica.LastFailureReason,
+            LastFailureMessage = replica.LastFailureMessage,
+            LastFailureTime = replica.LastFailureTime,
+            RestartAfter = replica.RestartAfter,
+            FailedPodUid = replica.FailedPodUid,
+        };
+
+        /// <summary>
+        /// The replica's status from its workers': with one worker, its fields are the worker's (no worker list, as
+        /// before there were workers); with more, the list, the total of restarts, the latest failure, and a phase:
+        /// Failed, Restarting or Pending if any worker is, Running if any runs, else Succeeded.
+        /// </summary>
+        private ReplicaStatus Compose(ReplicaStatus replica, WorkerStatus[] workers)
+        {
+            if (_workers == 1)
+            {
+                WorkerStatus only = workers[0];
+                return replica with
+                {
+                    Phase = only.Phase,
+                    Pod = only.Pod,
+                    Restarts = only.Restarts,
+                    LastExitCode = only.LastExitCode,
+                    LastFailureReason = only.LastFailureReason,
+                    LastFailureMessage = only.LastFailureMessage,
+                    LastFailureTime = only.LastFailureTime,
+                    RestartAfter = only.RestartAfter,
+                    FailedPodUid = only.FailedPodUid,
+                    Workers = null,
+                };
+            }
+
+            WorkerStatus? latest = workers.Where(w => w.LastFailureTime is not null).MaxBy(w => w.LastFailureTime);
+            return replica with
+            {
+                Phase = s_phaseOrder.First(p => workers.Any(w => w.Phase == p)),
+                Pod = null,
+                Restarts = workers.Sum(w => w.Restarts),
+                LastExitCode = latest?.LastExitCode ?? replica.LastExitCode,
+                LastFailureReason = latest is null ? replica.LastFailureReason : $"worker {latest.Index.ToString(CultureInfo.InvariantCulture)} {latest.LastFailureReason}",
+                LastFailureMessage = latest?.LastFailureMessage ?? replica.LastFailureMessage,
+                LastFailureTime = latest?.LastFailureTime ?? replica.LastFailureTime,
+                RestartAfter = workers.Select(w => w.RestartAfter).Where(t => t is not null).Min(),
+                FailedPodUid = null,
+                Workers = [.. workers],
+            };
+        }
+
+        /// <summary>One worker: create its pod, or read it, or handle its failure.</summary>
+        private (WorkerStatus Worker, bool CountedRestart, string? Fatal) Worker(int replica, WorkerStatus previous, ObservedWorker? pod, bool trainingDone)
+        {
+            string name = JobNames.Pod(_job.Metadata.Name, replica, previous.Index, _workers);
+            previous = previous with { Ready = false };
             if (pod is null)
             {
                 if (trainingDone)
                 {
-                    return (previous, false, null); // the job is finishing: a replica that is gone stays gone
+                    return (previous, false, null); // the job is finishing: a worker that is gone stays gone
                 }
 
                 if (previous.RestartAfter is { } after && after > _now)
@@ -180,15 +265,15 @@ public static class JobReconciler
                     return (previous with { Phase = ReplicaPhase.Restarting }, false, null);
                 }
 
-                _create.Add(DesiredObjects.Pod(_job, previous.Index, layout, previous.Restarts));
-                // A replica replaced after a failure is restarting; one created at the start or after a resume is pending.
+                _create.Add(DesiredObjects.Pod(_job, replica, previous.Index, layout, previous.Restarts));
+                // A worker replaced after a failure is restarting; one created at the start or after a resume is pending.
                 bool restarting = previous.Phase == ReplicaPhase.Restarting;
                 if (restarting)
                 {
-                    _events.Add(JobEvent.Normal("ReplicaRestarted", $"Recreated replica {previous.Index} (restart {previous.Restarts}); it heals from a live peer."));
+                    _events.Add(JobEvent.Normal("ReplicaRestarted", $"Recreated {Who(replica, previous.Index, capital: false)} (restart {previous.Restarts}); it heals from a live peer."));
                 }
 
-                return (previous with { Phase = restarting ? ReplicaPhase.Restarting : ReplicaPhase.Pending, Pod = JobNames.Pod(_job.Metadata.Name, previous.Index), RestartAfter = null }, false, null);
+                return (previous with { Phase = restarting ? ReplicaPhase.Restarting : ReplicaPhase.Pending, Pod = name, RestartAfter = null }, false, null);
             }
 
             if (pod.Terminating)
@@ -204,7 +289,7 @@ public static class JobReconciler
             if (!pod.Failed)
             {
                 ReplicaPhase phase = pod.Running ? ReplicaPhase.Running : previous.Phase == ReplicaPhase.Restarting ? ReplicaPhase.Restarting : ReplicaPhase.Pending;
-                return (previous with { Phase = phase, Pod = JobNames.Pod(_job.Metadata.Name, pod.Index) }, false, null);
+                return (previous with { Phase = phase, Pod = pod.Name, Ready = pod.Running && pod.Ready }, false, null);
             }
 
             if (previous.FailedPodUid == pod.Uid)
@@ -216,7 +301,7 @@ public static class JobReconciler
                 }
                 else if (!trainingDone)
                 {
-                    _delete.Add(JobNames.Pod(_job.Metadata.Name, pod.Index));
+                    _delete.Add(pod.Name);
                 }
 
                 return (previous with { Phase = trainingDone ? ReplicaPhase.Failed : ReplicaPhase.Restarting }, false, null);
@@ -235,7 +320,7 @@ public static class JobReconciler
             string said = pod.Message is { } words ? $": {words}" : "";
             if (decision.Action == FailureAction.FailJob)
             {
-                return (failed, decision.Counted, $"Replica {pod.Index} {decision.Cause}{said}");
+                return (failed, decision.Counted, $"{Who(replica, previous.Index)} {decision.Cause}{said}");
             }
 
             if (trainingDone)
@@ -247,19 +332,21 @@ public static class JobReconciler
             TimeSpan backoff = RestartPolicy.Backoff(_spec.FaultTolerance.Backoff, restarts);
             Requeue(backoff);
             _events.Add(JobEvent.Warning("ReplicaFailed", string.Create(CultureInfo.InvariantCulture,
-                $"Replica {pod.Index} {decision.Cause}{said}; recreating it in {backoff.TotalSeconds:0.#}s{(decision.Counted ? "" : " (not counted towards maxRestarts)")}.")));
+                $"{Who(replica, previous.Index)} {decision.Cause}{said}; recreating it in {backoff.TotalSeconds:0.#}s{(decision.Counted ? "" : " (not counted towards maxRestarts)")}.")));
             return (failed with { Phase = ReplicaPhase.Restarting, Restarts = restarts, RestartAfter = _now + backoff }, decision.Counted, null);
         }
 
-        private static ReplicaStatus[] ObservedReplicas(LowCommJobStatus status, Dictionary<int, ObservedReplica> pods) =>
-            [.. status.Replicas.Select(r => pods.TryGetValue(r.Index, out ObservedReplica? pod) && !pod.Terminating
-                ? r with { Phase = pod.Succeeded ? ReplicaPhase.Succeeded : pod.Failed ? ReplicaPhase.Failed : pod.Running ? ReplicaPhase.Running : r.Phase }
-                : r)];
+        private ReplicaStatus[] ObservedReplicas(LowCommJobStatus status, Dictionary<(int Replica, int Worker), ObservedWorker> pods) =>
+            [.. status.Replicas.Select(r => Compose(r, [.. PreviousWorkers(r).Select(w => pods.TryGetValue((r.Index, w.Index), out ObservedWorker? pod) && !pod.Terminating
+                ? w with { Phase = pod.Succeeded ? ReplicaPhase.Succeeded : pod.Failed ? ReplicaPhase.Failed : pod.Running ? ReplicaPhase.Running : w.Phase, Ready = pod.Running && pod.Ready }
+                : w with { Ready = false })]))];
 
-        private static ReplicaStatus[] Stopped(LowCommJobStatus status) =>
-            [.. status.Replicas.Select(r => r.Phase is ReplicaPhase.Running or ReplicaPhase.Pending or ReplicaPhase.Restarting ? r with { Phase = ReplicaPhase.Pending, RestartAfter = null } : r)];
+        private ReplicaStatus[] Stopped(LowCommJobStatus status) =>
+            [.. status.Replicas.Select(r => Compose(r, [.. PreviousWorkers(r).Select(w => w.Phase is ReplicaPhase.Running or ReplicaPhase.Pending or ReplicaPhase.Restarting
+                ? w with { Phase = ReplicaPhase.Pending, RestartAfter = null, Ready = false }
+                : w with { Ready = false })]))];
 
-        private ReconcilePlan Finished(LowCommJobStatus status, Dictionary<int, ObservedReplica> pods)
+        private ReconcilePlan Finished(LowCommJobStatus status, Dictionary<(int Replica, int Worker), ObservedWorker> pods)
         {
             if (status.Phase == JobPhase.Failed)
             {
@@ -271,11 +358,11 @@ public static class JobReconciler
             return Plan(status, deleteJob: expired);
         }
 
-        private ReconcilePlan Suspend(LowCommJobStatus status, Dictionary<int, ObservedReplica> pods)
+        private ReconcilePlan Suspend(LowCommJobStatus status, Dictionary<(int Replica, int Worker), ObservedWorker> pods)
         {
-            foreach (ObservedReplica pod in pods.Values.Where(p => !p.Terminating))
+            foreach (ObservedWorker pod in pods.Values.Where(p => !p.Terminating))
             {
-                _delete.Add(JobNames.Pod(_job.Metadata.Name, pod.Index));
+                _delete.Add(pod.Name);
             }
 
             if (_previous.Phase != JobPhase.Suspended)
@@ -284,7 +371,7 @@ public static class JobReconciler
             }
 
             const string message = "The job is suspended.";
-            status = SetPhase(status with { Message = message, Replicas = Stopped(status), ReadyReplicas = 0, Ready = $"0/{_spec.Replicas}" }, JobPhase.Suspended, "Suspended", message);
+            status = SetPhase(status with { Message = message, Replicas = Stopped(status), ReadyReplicas = 0, Ready = $"0/{_spec.Replicas}", ReadyWorkers = 0, WorkersReady = $"0/{_spec.Replicas * _workers}" }, JobPhase.Suspended, "Suspended", message);
             status = status with { Conditions = Conditions.Set(status.Conditions, Conditions.Suspended, true, "Suspended", message, _now, _job.Metadata.Generation) };
             return Plan(status, deleteJob: false);
         }
@@ -339,7 +426,7 @@ public static class JobReconciler
             return false;
         }
 
-        private ReconcilePlan Done(LowCommJobStatus status, Dictionary<int, ObservedReplica> pods, bool deleteRunning)
+        private ReconcilePlan Done(LowCommJobStatus status, Dictionary<(int Replica, int Worker), ObservedWorker> pods, bool deleteRunning)
         {
             if (deleteRunning)
             {
@@ -350,14 +437,13 @@ public static class JobReconciler
             return Plan(status, deleteJob: false);
         }
 
-        private void DeleteActive(Dictionary<int, ObservedReplica> pods)
+        private void DeleteActive(Dictionary<(int Replica, int Worker), ObservedWorker> pods)
         {
-            foreach (ObservedReplica pod in pods.Values.Where(p => !p.Terminating && !p.Failed && !p.Succeeded))
+            foreach (ObservedWorker pod in pods.Values.Where(p => !p.Terminating && !p.Failed && !p.Succeeded))
             {
-                string name = JobNames.Pod(_job.Metadata.Name, pod.Index);
-                if (!_delete.Contains(name))
+                if (!_delete.Contains(pod.Name))
                 {
-                    _delete.Add(name);
+                    _delete.Add(pod.Name);
                 }
             }
         }
@@ -433,6 +519,7 @@ public static class JobReconciler
                 Communication = new CommunicationStatus
                 {
                     BytesSent = report.BytesSent,
+                    IntraBytesSent = _workers > 1 ? report.IntraBytesSent : null,
                     DdpEquivalentBytes = report.DdpEquivalentBytes,
                     Reduction = report.BytesSent > 0 ? Math.Round((double)report.DdpEquivalentBytes / report.BytesSent, 2) : null,
                     BandwidthBytesPerSecond = report.BandwidthBytesPerSecond > 0 ? Math.Round(report.BandwidthBytesPerSecond) : null,
@@ -444,19 +531,19 @@ public static class JobReconciler
         private static string Describe(IReadOnlyDictionary<string, int> periods) =>
             "{" + string.Join(", ", periods.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}: {p.Value}")) + "}";
 
-        private Dictionary<int, ObservedReplica> Replicas()
+        private Dictionary<(int Replica, int Worker), ObservedWorker> Workers()
         {
-            var replicas = new Dictionary<int, ObservedReplica>();
+            var workers = new Dictionary<(int Replica, int Worker), ObservedWorker>();
             foreach (V1Pod pod in observed.Pods)
             {
-                if (ObservedReplica.From(pod) is { } replica && replica.Index < _spec.Replicas
-                    && (!replicas.TryGetValue(replica.Index, out ObservedReplica? other) || other.Terminating))
+                if (ObservedWorker.From(pod) is { } worker && worker.Replica < _spec.Replicas && worker.Worker < _workers
+                    && (!workers.TryGetValue((worker.Replica, worker.Worker), out ObservedWorker? other) || other.Terminating))
                 {
-                    replicas[replica.Index] = replica;
+                    workers[(worker.Replica, worker.Worker)] = worker;
                 }
             }
 
-            return replicas;
+            return workers;
         }
 
         private void Requeue(TimeSpan after)

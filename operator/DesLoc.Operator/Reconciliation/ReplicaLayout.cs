@@ -3,8 +3,9 @@ using DesLoc.Contract.Wire;
 namespace DesLoc.Operator.Reconciliation;
 
 /// <summary>
-/// Where replicas live and listen. On a cluster every pod has its own DNS name and the fixed ports of the contract;
-/// locally every "pod" is a process on loopback with ports of its own. The reconciler is the same for both.
+/// Where workers live and listen, by global rank (<see cref="JobTopology.GlobalRank"/>: replica-major, so with one
+/// worker per replica the rank is the replica index). On a cluster every pod has its own DNS name and the fixed ports
+/// of the contract; locally every "pod" is a process on loopback with ports of its own. The reconciler is the same for both.
 /// </summary>
 public sealed record ReplicaLayout(
     Func<int, string> Host,
@@ -15,16 +16,24 @@ public sealed record ReplicaLayout(
     string CheckpointPath)
 {
     /// <summary>
-    /// The cluster layout: <c>job-i.job.ns.svc</c>, the contract's ports (gRPC, +1 for ring data, metrics), and the
-    /// checkpoints where the spec says (by default /checkpoints).
+    /// The cluster layout: <c>job-i.job.ns.svc</c> (<c>job-r-w.job.ns.svc</c> with more than one worker per replica),
+    /// the contract's ports (gRPC, +1 for ring data, metrics), and the checkpoints where the spec says (by default /checkpoints).
     /// </summary>
-    public static ReplicaLayout Cluster(string job, string ns, CheckpointSpec checkpoint) => new(
-        index => $"{JobNames.Pod(job, index)}.{JobNames.Service(job)}.{ns}.svc",
-        _ => TrainerEnvironment.DefaultGrpcPort,
-        _ => TrainerEnvironment.DefaultMetricsPort,
-        "0.0.0.0",
-        $"{JobNames.ConfigMountPath}/{JobNames.ConfigKey}",
-        checkpoint.Path ?? CheckpointSpec.DefaultMountPath);
+    public static ReplicaLayout Cluster(string job, string ns, CheckpointSpec checkpoint, int workersPerReplica = 1)
+    {
+        var topology = new JobTopology(1, workersPerReplica);
+        return new ReplicaLayout(
+            rank => $"{JobNames.Pod(job, topology.ReplicaOf(rank), topology.WorkerOf(rank), workersPerReplica)}.{JobNames.Service(job)}.{ns}.svc",
+            _ => TrainerEnvironment.DefaultGrpcPort,
+            _ => TrainerEnvironment.DefaultMetricsPort,
+            "0.0.0.0",
+            $"{JobNames.ConfigMountPath}/{JobNames.ConfigKey}",
+            checkpoint.Path ?? CheckpointSpec.DefaultMountPath);
+    }
 
-    public string Peers(int replicas) => string.Join(',', Enumerable.Range(0, replicas).Select(i => $"{Host(i)}:{GrpcPort(i)}"));
+    /// <summary>host:gRPC port of each of <paramref name="workers"/> workers, in global-rank order.</summary>
+    public string Peers(int workers) => string.Join(',', Enumerable.Range(0, workers).Select(Address));
+
+    /// <summary>host:gRPC port of the worker of global rank <paramref name="rank"/>.</summary>
+    public string Address(int rank) => $"{Host(rank)}:{GrpcPort(rank)}";
 }

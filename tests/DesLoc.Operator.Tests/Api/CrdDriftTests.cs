@@ -30,7 +30,9 @@ public sealed class CrdDriftTests
         Assert.Equal("DESLOC", spec.Properties["algorithm"].Properties["type"].DefaultProperty?.ToString());
         Assert.Contains(spec.Properties["algorithm"].Properties["desloc"].XKubernetesValidations, r => r.Rule.Contains("self.ku % self.kx == 0", StringComparison.Ordinal));
         Assert.Contains(spec.XKubernetesValidations, r => r.Rule.Contains("c.name == 'trainer'", StringComparison.Ordinal));
-        Assert.Equal(["Phase", "Ready", "Step", "Loss", "Reduction", "Restarts", "Age"], version.AdditionalPrinterColumns.Select(c => c.Name));
+        Assert.Contains(spec.XKubernetesValidations, r => r.Rule.Contains("size(self.placement.replicas) <= self.replicas", StringComparison.Ordinal) && r.FieldPath == ".placement.replicas");
+        Assert.Equal(["Phase", "Ready", "Workers", "Step", "Loss", "Reduction", "Restarts", "Age"], version.AdditionalPrinterColumns.Select(c => c.Name));
+        Assert.Equal(".status.workersReady", version.AdditionalPrinterColumns.Single(c => c.Name == "Workers").JsonPath);
         Assert.Contains("template", spec.Required);
     }
 

@@ -66,6 +66,73 @@ public sealed class OperatorServeTests
         Assert.Matches("desloc_operator_reconcile_total\\{result=\"success\"\\} [1-9]", exposition);
     }
 
+    /// <summary>
+    /// Two replicas of two workers (samples/two-tier.yaml): four pods read back through the real client with their
+    /// names, env and placement; `kubectl get lcj` shows replicas and workers ready; a failed worker is replaced alone.
+    /// </summary>
+    [Fact]
+    public async Task KubectlApplyOfTheTwoTierSample_CreatesAPodPerWorkerPlacedByReplica_KubectlShowsWorkers_AndAFailedWorkerIsReplacedAlone()
+    {
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        harness.StartOperator();
+        (int code, string output, string err) = await Kubectl.RunAsync(harness.Server, harness.WorkDir, "apply", "-n", "ml", "-f", RepositoryFiles.Path("samples", "two-tier.yaml"));
+        Assert.True(code == 0, output + err);
+
+        const string job = "two-tier";
+        string[] names = ["two-tier-0-0", "two-tier-0-1", "two-tier-1-0", "two-tier-1-1"];
+        await Eventually.TrueAsync(() => harness.Pods(job).Count == 4, "four pods exist", Timeout);
+        const string peers = "two-tier-0-0.two-tier.ml.svc:29500,two-tier-0-1.two-tier.ml.svc:29500,two-tier-1-0.two-tier.ml.svc:29500,two-tier-1-1.two-tier.ml.svc:29500";
+        foreach (string name in names)
+        {
+            V1Pod pod = await harness.Client.CoreV1.ReadNamespacedPodAsync(name, "ml");
+            string replica = name[9..10];
+            string worker = name[11..12];
+            Assert.Equal((replica, worker), (pod.Metadata.Labels["desloc.dev/replica-index"], pod.Metadata.Labels["desloc.dev/worker-index"]));
+            Assert.Equal((name, job), (pod.Spec.Hostname, pod.Spec.Subdomain));
+            Dictionary<string, string> env = pod.Spec.Containers.Single().Env.Where(e => e.Value is not null).ToDictionary(e => e.Name, e => e.Value);
+            Assert.Equal((replica, "2", worker, "2", peers),
+                (env["DESLOC_RANK"], env["DESLOC_WORLD_SIZE"], env["DESLOC_WORKER"], env["DESLOC_WORKERS_PER_REPLICA"], env["DESLOC_PEERS"]));
+
+            V1PodAffinityTerm together = Assert.Single(pod.Spec.Affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution);
+            Assert.Equal("topology.kubernetes.io/zone", together.TopologyKey);
+            Assert.Equal(replica, together.LabelSelector.MatchLabels["desloc.dev/replica-index"]);
+            V1PodAffinityTerm apart = Assert.Single(pod.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution);
+            Assert.Equal("topology.kubernetes.io/zone", apart.TopologyKey);
+            Assert.Equal(job, apart.LabelSelector.MatchLabels["desloc.dev/job-name"]);
+            V1LabelSelectorRequirement notMine = Assert.Single(apart.LabelSelector.MatchExpressions);
+            Assert.Equal(("desloc.dev/replica-index", "NotIn", replica), (notMine.Key, notMine.OperatorProperty, Assert.Single(notMine.Values)));
+
+            Assert.Equal(replica == "0" ? "europe-west4-a" : "us-central1-b", pod.Spec.NodeSelector["topology.kubernetes.io/zone"]);
+            Assert.Contains(pod.Spec.Tolerations, t => t.Key == "nvidia.com/gpu" && t.OperatorProperty == "Exists");
+            Assert.Equal(replica == "1", pod.Spec.Tolerations.Any(t => t.Key == "dedicated" && t.Value == "desloc" && t.Effect == "NoSchedule"));
+        }
+
+        harness.SetAllPods(job, "Running");
+        await Eventually.TrueAsync(() => harness.Phase(job) == "Running", "the job is Running", Timeout);
+        (code, string table, err) = await Kubectl.RunAsync(harness.Server, harness.WorkDir, "get", "lcj", "-n", "ml");
+        Assert.True(code == 0, err);
+        Assert.Matches(@"(?m)^NAME\s+PHASE\s+READY\s+WORKERS\s+", table);
+        Assert.Matches(@"two-tier\s+Running\s+2/2\s+4/4", table);
+
+        Dictionary<string, string> uids = harness.Pods(job).ToDictionary(p => p["metadata"]!["name"]!.GetValue<string>(), p => p["metadata"]!["uid"]!.GetValue<string>());
+        harness.Server.SetPodPhase("ml", "two-tier-1-1", "Failed", exitCode: 137, reason: "OOMKilled");
+        await Eventually.TrueAsync(() => harness.Job(job)?["status"]?["workersReady"]?.GetValue<string>() == "3/4", "three of four workers are ready", Timeout);
+        (_, table, _) = await Kubectl.RunAsync(harness.Server, harness.WorkDir, "get", "lcj", "-n", "ml");
+        Assert.Matches(@"two-tier\s+\w+\s+1/2\s+3/4", table);
+        await Eventually.TrueAsync(
+            () => harness.Pods(job).Any(p => p["metadata"]!["name"]!.GetValue<string>() == "two-tier-1-1" && p["metadata"]!["uid"]!.GetValue<string>() != uids["two-tier-1-1"]),
+            "worker 1 of replica 1 is recreated", Timeout);
+        Dictionary<string, string> after = harness.Pods(job).ToDictionary(p => p["metadata"]!["name"]!.GetValue<string>(), p => p["metadata"]!["uid"]!.GetValue<string>());
+        Assert.All(names.Take(3), name => Assert.Equal(uids[name], after[name]));
+        JsonNode replicaOne = harness.Job(job)!["status"]!["replicas"]![1]!;
+        Assert.Equal(1, replicaOne["restarts"]!.GetValue<int>());
+        JsonArray workers = replicaOne["workers"]!.AsArray();
+        Assert.Equal((0, 1), (workers[0]!["restarts"]!.GetValue<int>(), workers[1]!["restarts"]!.GetValue<int>()));
+        Assert.Equal("two-tier-1-1", workers[1]!["pod"]!.GetValue<string>());
+        Assert.Equal(137, workers[1]!["lastExitCode"]!.GetValue<int>());
+        Assert.Equal(0, harness.Job(job)!["status"]!["replicas"]![0]!["restarts"]!.GetValue<int>());
+    }
+
     [Fact]
     public async Task FailedPod_IsReplacedAloneAfterTheBackoff_WithAnEvent_AndPastMaxRestartsTheJobFails()
     {

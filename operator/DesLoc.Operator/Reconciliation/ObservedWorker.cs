@@ -3,9 +3,11 @@ using k8s.Models;
 
 namespace DesLoc.Operator.Reconciliation;
 
-/// <summary>What a replica's pod says about it, read once so the decisions below work on plain values.</summary>
-public sealed record ObservedReplica(
-    int Index,
+/// <summary>What a worker's pod says about it, read once so the decisions below work on plain values.</summary>
+public sealed record ObservedWorker(
+    int Replica,
+    int Worker,
+    string Name,
     string Uid,
     string Phase,
     bool Ready,
@@ -21,12 +23,22 @@ public sealed record ObservedReplica(
 
     public bool Running => Phase == "Running";
 
-    /// <summary>The replica index from the pod's label, or null for a pod that is not a replica of ours.</summary>
-    public static ObservedReplica? From(V1Pod pod)
+    /// <summary>
+    /// The replica and worker index from the pod's labels (a pod without a worker label is worker 0), or null for a
+    /// pod that is not a worker of ours.
+    /// </summary>
+    public static ObservedWorker? From(V1Pod pod)
     {
         if (pod.Metadata?.Labels is not { } labels
             || !labels.TryGetValue(JobNames.ReplicaLabel, out string? value)
             || !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index))
+        {
+            return null;
+        }
+
+        int worker = 0;
+        if (labels.TryGetValue(JobNames.WorkerLabel, out string? workerValue)
+            && !int.TryParse(workerValue, NumberStyles.Integer, CultureInfo.InvariantCulture, out worker))
         {
             return null;
         }
@@ -39,8 +51,10 @@ public sealed record ObservedReplica(
         string? reason = pod.Status?.Reason
             ?? pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "DisruptionTarget" && c.Status == "True")?.Reason
             ?? terminated?.Reason;
-        return new ObservedReplica(
+        return new ObservedWorker(
             index,
+            worker,
+            pod.Metadata.Name,
             pod.Metadata.Uid ?? pod.Metadata.Name,
             pod.Status?.Phase ?? "Pending",
             ready,
