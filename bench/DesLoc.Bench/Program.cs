@@ -22,6 +22,7 @@ internal static class Program
         "comm-quality" => await Claims.CommQualityBenchmark.RunAsync(args),
         "slow-links" => await Claims.SlowLinksBenchmark.RunAsync(args),
         "adaptive" => await Claims.AdaptiveBenchmark.RunAsync(args),
+        "two-sites" => await Claims.TwoSitesBenchmark.RunAsync(args),
         _ => await SyncComparisonAsync(args),
     };
 

@@ -48,7 +48,7 @@ internal static class LocalJobRun
         var heldOut = new List<double>();
         for (int rank = 0; rank < job.Spec.Replicas; rank++)
         {
-            string log = Path.Combine(runDirectory, "logs", JobNames.Pod(job.Metadata.Name, rank) + ".log");
+            string log = Path.Combine(runDirectory, "logs", JobNames.Pod(job.Metadata.Name, rank, 0, job.Spec.WorkersPerReplica) + ".log");
             string? line = File.Exists(log) ? File.ReadLines(log).LastOrDefault(l => l.Contains("held-out loss", StringComparison.Ordinal)) : null;
             if (line is not null)
             {
