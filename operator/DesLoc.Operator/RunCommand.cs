@@ -70,7 +70,8 @@ internal static class RunCommand
         };
 
         IAnsiConsole console = AnsiConsole.Console;
-        console.MarkupLineInterpolated($"Running [bold]{job.Metadata.Name}[/]: {job.Spec.Replicas} replicas, {job.Spec.Algorithm.Type}, {job.Spec.Training.Steps} steps. Ctrl+C stops (and checkpoints).");
+        string workers = job.Spec.WorkersPerReplica > 1 ? $" of {job.Spec.WorkersPerReplica} workers" : "";
+        console.MarkupLineInterpolated($"Running [bold]{job.Metadata.Name}[/]: {job.Spec.Replicas} replicas{workers}, {job.Spec.Algorithm.Type}, {job.Spec.Training.Steps} steps. Ctrl+C stops (and checkpoints).");
         if (resuming)
         {
             console.MarkupLineInterpolated($"Resuming the stopped run in {runDirectory} from its checkpoints (delete that directory to start over).");

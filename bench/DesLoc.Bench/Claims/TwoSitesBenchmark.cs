@@ -74,10 +74,10 @@ internal static class TwoSitesBenchmark
         foreach ((Shape shape, RunOutcome run, long crossed) in runs)
         {
             double? time = run.SecondsTo(target);
-            string speedup = time is { } t && ddpTime is { } d ? (d / t).ToString("0.00", s_text) + "x" : "";
+            string speedup = run == ddp ? "baseline" : time is { } t && ddpTime is { } d ? (d / t).ToString("0.00", s_text) + "x" : "";
             double bytesRatio = crossed == 0 ? double.PositiveInfinity : (double)runs[0].WanBytes / crossed;
             table.AppendLine(string.Create(s_text,
-                $"| {shape.Name} | {ByteFormat.Bytes(crossed)} | {ByteFormat.Factor(bytesRatio)} less | {run.TrainingSeconds:0.0} s | {(time is { } s ? s.ToString("0.0", s_text) + " s" : "not reached")} | {speedup} | {Share(run)} | {run.HeldOutLoss:0.000} |"));
+                $"| {shape.Name} | {ByteFormat.Bytes(crossed)} | {(run == ddp ? "baseline" : ByteFormat.Factor(bytesRatio) + " less")} | {run.TrainingSeconds:0.0} s | {(time is { } s ? s.ToString("0.0", s_text) + " s" : "not reached")} | {speedup} | {Share(run)} | {run.HeldOutLoss:0.000} |"));
         }
 
         string plot = Path.ChangeExtension(output, ".png");

@@ -54,12 +54,6 @@ public static class TrainerExitCodes
     /// <summary>The job's configuration or data cannot work: restarting will not help, so the job fails.</summary>
     public const int ConfigurationError = 2;
 
-    /// <summary>
-    /// A worker whose replica lost a sibling in the middle of a step (the fast tier failed): its state is that of a
-    /// half-done step, so it exits to be restarted, and the replica heals from a peer (EX_TEMPFAIL).
-    /// </summary>
-    public const int SiblingLost = 75;
-
     /// <summary>An in-process run stopped by Ctrl+C (128 + SIGINT).</summary>
     public const int Interrupted = 130;
 

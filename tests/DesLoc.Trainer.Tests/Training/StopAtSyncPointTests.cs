@@ -48,6 +48,9 @@ public sealed class StopAtSyncPointTests
             return null;
         }
 
+        public Task<ResumePoint?> RegroupAsync(IGatedReplica replica, long at, CancellationToken stopping, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("One worker per replica: no fast tier to regroup.");
+
         public void StepCompleted(IGatedReplica replica, long at)
         {
         }

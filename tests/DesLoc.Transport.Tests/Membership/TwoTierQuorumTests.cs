@@ -54,6 +54,27 @@ public sealed class TwoTierQuorumTests
     }
 
     [Fact]
+    public async Task Arrive_AWorkerAtAStepStartAndItsReplacement_RegroupAlone_WithoutWaitingForTheOtherReplica()
+    {
+        // Replica 0 (ranks 0, 1) is training and will not arrive; rank 3 died mid-step and rank 2 waits at step 41's start.
+        using var coordinator = new QuorumCoordinator(s_twoByTwo, 1, (_, _) => Task.FromResult(true), TimeProvider.System, new CoordinatorOptions
+        {
+            ArrivalTimeout = TimeSpan.FromSeconds(30),
+            ProbeInterval = TimeSpan.FromMilliseconds(20),
+        });
+        QuorumRequest waiting = At(2, 41, phase: QuorumCoordinator.StepStart);
+
+        Task<QuorumReply> sibling = coordinator.ArriveAsync(waiting, default);
+        await Task.Delay(100);
+        Assert.False(sibling.IsCompleted);   // alone, its replica is not whole
+        QuorumReply[] replies = await Task.WhenAll(sibling, coordinator.ArriveAsync(Joining(3), default)).WaitAsync(s_timeout);
+
+        Assert.All(replies, reply => Assert.Equal([2, 3], reply.Members));
+        Assert.Equal((41L, QuorumCoordinator.StepStart), (replies[0].Step, replies[0].Phase));
+        Assert.Equal([-1, 2], replies.Select(r => r.HealFrom));   // the replacement copies its sibling
+    }
+
+    [Fact]
     public void RingChannels_OfOneQuorum_AreDistinct_AndKeepTheirChannel()
     {
         ulong quorum = 5UL << 32;

@@ -178,6 +178,26 @@ internal sealed class FaultTolerantGate(
         }
     }
 
+    public async Task<ResumePoint?> RegroupAsync(IGatedReplica replica, long step, CancellationToken stopping, CancellationToken cancellationToken)
+    {
+        var position = new Position(step, StepStart);
+        Publish(replica.ExportState(position));
+        var request = new QuorumRequest { Rank = rank, Step = step, Phase = (int)StepStart };
+        (QuorumReply quorum, ResumePoint? healed) = await ArriveOrHealAsync(replica, request, stopping, cancellationToken);
+        LastQuorum = quorum;
+        if (healed is not null)
+        {
+            return healed;
+        }
+
+        rings.Enter(quorum);
+        logger.Regrouped(rank, step, string.Join(",", quorum.Members));
+        return null;
+    }
+
+    /// <summary>The position of a worker waiting to regroup: the start of a step, before any of its exchanges.</summary>
+    private const SyncPhase StepStart = (SyncPhase)QuorumCoordinator.StepStart;
+
     public void StepCompleted(IGatedReplica replica, long step)
     {
         if (checkpoints is not null && checkpointEverySteps > 0 && step % checkpointEverySteps == 0)
@@ -238,6 +258,13 @@ internal sealed class FaultTolerantGate(
         SchedulePeriodChange(replica, quorum);
         Heals++;
         logger.Healed(rank, quorum.HealFrom, bytes.Length, position.Step);
+        if (position.Phase == StepStart)
+        {
+            // Healed from a sibling regrouping at a step's start: no exchange follows in this quorum; the step is computed anew.
+            rings.Enter(quorum);
+            return new ResumePoint(position.Step, null);
+        }
+
         lock (_gate)
         {
             _admitted = quorum;

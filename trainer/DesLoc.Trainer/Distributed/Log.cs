@@ -35,6 +35,6 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping rank {Rank} at step {Step} on request")]
     public static partial void Stopping(this ILogger logger, int rank, long step);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Rank {Rank} lost its replica's fast tier at step {Step} ({Reason}); exiting so the replica restarts and heals from a peer")]
-    public static partial void FastTierLost(this ILogger logger, int rank, long step, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rank {Rank} regrouped with its replica at the start of step {Step} (members {Members}) after its fast tier failed")]
+    public static partial void Regrouped(this ILogger logger, int rank, long step, string members);
 }

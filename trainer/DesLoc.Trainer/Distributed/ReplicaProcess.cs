@@ -144,13 +144,6 @@ internal static class ReplicaProcess
         {
             exitCode = TrainerExitCodes.Stopped;
         }
-        catch (RoundFailedException failure)
-        {
-            // Only the fast tier lets a round failure out (the gate redoes slow-tier rounds).
-            logger.FastTierLost(self, replica.Step + 1, failure.Message);
-            TerminationMessage.Write($"Worker {environment.Worker} of replica {environment.Rank} lost a sibling worker at step {replica.Step + 1}: {failure.Message}", Environment.GetEnvironmentVariable);
-            exitCode = TrainerExitCodes.SiblingLost;
-        }
 
         await app.StopAsync();
         return exitCode;

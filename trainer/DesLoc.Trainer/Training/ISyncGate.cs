@@ -21,6 +21,13 @@ internal interface ISyncGate
     /// </summary>
     Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long step, SyncPhase phase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The replica's fast tier failed at the start of <paramref name="step"/> (a sibling worker is gone; this worker's
+    /// state is still that of step − 1, its batch handed back): waits for the replica to be whole again and regroups
+    /// with it. Returns null to redo the step with its own state, or the point to continue from after healing.
+    /// </summary>
+    Task<ResumePoint?> RegroupAsync(IGatedReplica replica, long step, CancellationToken stopping, CancellationToken cancellationToken);
+
     /// <summary>Called after every completed step (checkpoints go here).</summary>
     void StepCompleted(IGatedReplica replica, long step);
 }
@@ -61,6 +68,9 @@ internal sealed class DirectGate : ISyncGate
         await exchange();
         return null;
     }
+
+    public Task<ResumePoint?> RegroupAsync(IGatedReplica replica, long step, CancellationToken stopping, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("An in-process job's collectives do not fail a round; there is nothing to regroup.");
 
     public void StepCompleted(IGatedReplica replica, long step)
     {

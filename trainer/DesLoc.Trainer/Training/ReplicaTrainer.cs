@@ -7,6 +7,7 @@ using DesLoc.Sync.State;
 using DesLoc.Sync.Torch;
 using DesLoc.Trainer.Data;
 using DesLoc.Trainer.Models;
+using DesLoc.Transport.Collectives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -139,8 +140,26 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
                     stage = Compute(step);
                     break;
                 case Stage.FastTier:
-                    await AverageGradientsInReplicaAsync(cancellationToken);
-                    stage = Stage.AfterBackward;
+                    if (await AverageGradientsInReplicaAsync(cancellationToken))
+                    {
+                        stage = Stage.AfterBackward;
+                        break;
+                    }
+
+                    // A sibling is gone: the step is redone (its batch drawn again) once the replica is whole.
+                    _batchesDrawn--;
+                    ResumePoint? regrouped;
+                    try
+                    {
+                        regrouped = await gate.RegroupAsync(this, step, stopping, cancellationToken);
+                    }
+                    catch (StoppedAtSyncPointException)
+                    {
+                        return;
+                    }
+
+                    (step, stage) = regrouped is { } healed ? Continue(healed) : (step, Stage.Compute);
+                    Interlocked.Exchange(ref _completedSteps, step - 1);
                     break;
                 case Stage.AfterBackward:
                     SyncPhase backward = SyncPhase.AfterBackward;
@@ -312,17 +331,28 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     /// <summary>
     /// The fast tier: the replica's workers average their gradients, so they take one update on the replica's whole
     /// batch and stay identical. It runs before the step's sync point, so a snapshot taken there (heal, rollback)
-    /// already holds the replica's gradients. A failure here is not retried: the worker stops, and its replica
-    /// restarts and heals from another replica (DESIGN.md §6).
+    /// already holds the replica's gradients. False when the round failed (a sibling is gone): nothing was applied,
+    /// parameters and moments are still those of the previous step (DESIGN.md §6).
     /// </summary>
-    private async Task AverageGradientsInReplicaAsync(CancellationToken cancellationToken)
+    private async Task<bool> AverageGradientsInReplicaAsync(CancellationToken cancellationToken)
     {
         _fastTierClock.Start();
-        _replica.CopyTo(StateKind.Grads, _gradients);
-        long wire = await _place.FastTier!.AllReduceMeanAsync(_gradients, cancellationToken);
-        _replica.CopyFrom(StateKind.Grads, _gradients);
-        _fastTierClock.Stop();
-        Ledger.Record(Tier.Intra, StateKind.Grads, (long)_replica.ParameterCount * sizeof(float), wire);
+        try
+        {
+            _replica.CopyTo(StateKind.Grads, _gradients);
+            long wire = await _place.FastTier!.AllReduceMeanAsync(_gradients, cancellationToken);
+            _replica.CopyFrom(StateKind.Grads, _gradients);
+            Ledger.Record(Tier.Intra, StateKind.Grads, (long)_replica.ParameterCount * sizeof(float), wire);
+            return true;
+        }
+        catch (RoundFailedException)
+        {
+            return false;
+        }
+        finally
+        {
+            _fastTierClock.Stop();
+        }
     }
 
     private void OptimizerStepAt(long step)

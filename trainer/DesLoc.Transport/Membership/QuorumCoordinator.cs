@@ -12,6 +12,9 @@ namespace DesLoc.Transport.Membership;
 /// After the round, members vote; it commits only if every member voted ok, so nobody keeps a round that
 /// another member abandoned. Members are workers; with several workers per replica, a quorum takes whole replicas
 /// only (every shard of an exchange must be there), and the workers of a replica still missing one keep waiting.
+/// Workers whose fast tier failed mid-step arrive at the start of that step (<see cref="StepStart"/>): once their
+/// replica is whole again (its replacement joined), they regroup in a quorum of that replica alone, at once, where the
+/// replacement heals from a sibling; the other replicas are not waited for.
 /// </summary>
 public sealed class QuorumCoordinator : IDisposable
 {
@@ -31,6 +34,9 @@ public sealed class QuorumCoordinator : IDisposable
     private DateTimeOffset _firstArrival;
     private bool _started;
     private ulong _lastQuorumId;
+
+    /// <summary>The phase of a worker waiting at the start of a step to regroup with its replica (before any exchange of it).</summary>
+    public const int StepStart = 0;
 
     public QuorumCoordinator(int worldSize, int minReplicas, Func<int, CancellationToken, Task<bool>> isAlive, TimeProvider time, CoordinatorOptions options)
         : this(new JobTopology(worldSize, 1), minReplicas, isAlive, time, options)
@@ -86,8 +92,9 @@ public sealed class QuorumCoordinator : IDisposable
                 }
             });
 
+            RegroupReplicas();
             // Fast path: the last expected member just arrived; no need to wait for the probe loop.
-            if (_expected.All(_arrivals.ContainsKey) && CompleteReplicas().Count >= _minReplicas)
+            if (_arrivals.Count > 0 && _expected.All(_arrivals.ContainsKey) && CompleteReplicas().Count >= _minReplicas)
             {
                 Form();
             }
@@ -214,7 +221,7 @@ public sealed class QuorumCoordinator : IDisposable
 
         lock (_gate)
         {
-            if (_expected.Any(rank => !_arrivals.ContainsKey(rank)) || CompleteReplicas().Count < _minReplicas)
+            if (_arrivals.Count == 0 || _expected.Any(rank => !_arrivals.ContainsKey(rank)) || CompleteReplicas().Count < _minReplicas)
             {
                 return;
             }
@@ -227,6 +234,28 @@ public sealed class QuorumCoordinator : IDisposable
     private HashSet<int> CompleteReplicas() =>
         [.. _arrivals.Keys.GroupBy(_topology.ReplicaOf).Where(g => g.Count() == _topology.WorkersPerReplica).Select(g => g.Key)];
 
+    /// <summary>Forms a quorum of each whole replica whose workers wait at a step's start (or are joining), with one live among them.</summary>
+    private void RegroupReplicas()
+    {
+        foreach (IGrouping<int, Arrival> replica in _arrivals.Values.GroupBy(a => _topology.ReplicaOf(a.Request.Rank)).ToArray())
+        {
+            if (replica.Count() == _topology.WorkersPerReplica
+                && replica.Any(a => !a.Request.Joining && a.Request.Phase == StepStart)
+                && replica.All(a => a.Request.Joining || a.Request.Phase == StepStart))
+            {
+                Arrival[] workers = [.. replica.OrderBy(a => a.Request.Rank)];
+                foreach (Arrival worker in workers)
+                {
+                    _arrivals.Remove(worker.Request.Rank);
+                    _expected.Add(worker.Request.Rank);
+                }
+
+                // A period change waits for a quorum of every replica, so that all switch at the same step.
+                Reply(workers, carryPeriods: false);
+            }
+        }
+    }
+
     private void Form()
     {
         HashSet<int> complete = CompleteReplicas();
@@ -236,8 +265,18 @@ public sealed class QuorumCoordinator : IDisposable
             _arrivals.Remove(arrival.Request.Rank);
         }
 
+        int[] members = Reply(arrivals, carryPeriods: true);
         // Workers of a replica still missing one wait on for the next quorum, and are expected there.
         _firstArrival = _time.GetUtcNow();
+        _expected.Clear();
+        _expected.UnionWith(members);
+        _expected.UnionWith(_arrivals.Keys);
+        _started = true;
+    }
+
+    /// <summary>Makes <paramref name="arrivals"/> a quorum and answers each of them; returns the members.</summary>
+    private int[] Reply(Arrival[] arrivals, bool carryPeriods)
+    {
         ulong id = ++_lastQuorumId;
         QuorumPlan plan = QuorumPlan.Decide([.. arrivals.Select(a => a.Request)], _topology);
         int[] members = [.. plan.Members];
@@ -248,13 +287,9 @@ public sealed class QuorumCoordinator : IDisposable
             _votes.Remove(old);
         }
 
-        _expected.Clear();
-        _expected.UnionWith(members);
-        _expected.UnionWith(_arrivals.Keys);
-        _started = true;
         // A change fixes its switch step when it first travels, and keeps travelling until a quorum carrying it
         // commits, so a failed round or a joiner healed from an older snapshot cannot lose it.
-        PeriodChange? change = _proposedPeriods;
+        PeriodChange? change = carryPeriods ? _proposedPeriods : null;
         if (change is not null)
         {
             change.EffectiveSwitchStep ??= Math.Max(change.SwitchStep, plan.Step + 1);
@@ -280,6 +315,8 @@ public sealed class QuorumCoordinator : IDisposable
 
             arrival.Reply.TrySetResult(reply);
         }
+
+        return members;
     }
 
     private async Task DecideVotesAsync()
