@@ -42,7 +42,7 @@ public sealed class ReplicaEndpointTests
         SetSyncPeriodsReply refused = await ChangePeriodsAsync(cluster, rank: 1, switchStep: status.Step + 1000);
         SetSyncPeriodsReply accepted = await ChangePeriodsAsync(cluster, rank: 0, switchStep: status.Step + 400);
         Assert.False(refused.Accepted);
-        Assert.Contains("send sync-period changes to rank 0", refused.Message);
+        Assert.Contains("send sync-period changes to global rank 0 (replica 0, worker 0)", refused.Message);
         Assert.True(accepted.Accepted, accepted.Message);
         await WaitForMetricAsync(http, cluster.MetricsUrl(0), "desloc_sync_period{state=\"params\"} 10");
         await WaitForMetricAsync(http, cluster.MetricsUrl(1), "desloc_sync_period{state=\"params\"} 10");
