@@ -135,16 +135,23 @@ internal static class Program
 
     private static void PrintSummary(JobResult result)
     {
-        LedgerSnapshot ledger = result.Ledgers[0];
+        // Replica 0's workers: the bytes it sent between replicas are their shards' together.
+        LedgerSnapshot[] replica = [.. result.Ledgers.Take(result.Spec.WorkersPerReplica)];
+        LedgerSnapshot ledger = replica[0];
         var text = CultureInfo.InvariantCulture;
         Console.WriteLine();
         Console.WriteLine(string.Create(text, $"Finished {result.Spec.Training.Steps} steps in {result.WallTime.TotalSeconds:0.0} s ({result.StepsPerSecond:0.00} steps/s, {result.TokensPerStep * result.StepsPerSecond:N0} tokens/s)."));
         string floor = result.EntropyFloor is { } f ? string.Create(text, $" (best possible {f:0.000}, gap {result.MeanEvalLoss - f:0.000})") : "";
         Console.WriteLine(string.Create(text, $"Held-out loss: {result.MeanEvalLoss:0.000}{floor}"));
-        Console.WriteLine($"Bytes sent per replica: {ByteFormat.Bytes(ledger.TotalWireBytes)}; DDP would have sent {ByteFormat.Bytes(ledger.DdpEquivalentWireBytes)}: {ByteFormat.Factor(ledger.ReductionVsDdp)} less.");
-        foreach ((StateKind kind, long bytes) in ledger.WireBytes.Where(kv => kv.Value > 0))
+        Console.WriteLine($"Bytes sent between replicas, per replica: {ByteFormat.Bytes(replica.Sum(w => w.TotalWireBytes))}; flat DDP would have sent {ByteFormat.Bytes(ledger.DdpEquivalentWireBytes)}: {ByteFormat.Factor(result.ReductionVsDdp)} less.");
+        foreach (StateKind kind in Enum.GetValues<StateKind>().Where(k => replica.Sum(w => w.WireBytes[k]) > 0))
         {
-            Console.WriteLine($"  {kind.Label(),-10} {ByteFormat.Bytes(bytes)}");
+            Console.WriteLine($"  {kind.Label(),-10} {ByteFormat.Bytes(replica.Sum(w => w.WireBytes[kind]))}");
+        }
+
+        if (result.Spec.WorkersPerReplica > 1)
+        {
+            Console.WriteLine($"Bytes sent inside the replica, per replica: {ByteFormat.Bytes(replica.Sum(w => w.TotalIntraWireBytes))}.");
         }
     }
 }

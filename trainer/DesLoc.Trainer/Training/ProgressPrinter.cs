@@ -52,9 +52,12 @@ internal sealed class ProgressPrinter : IDisposable
     private string Line(long step, TimeSpan elapsed)
     {
         double loss = _job.Replicas.Select(r => r.RecentLoss).Where(l => !double.IsNaN(l)).DefaultIfEmpty(double.NaN).Average();
-        CommunicationLedger ledger = _job.Replicas[0].Ledger;
+        // Replica 0's workers together: each sent its shard between replicas.
+        CommunicationLedger[] replica = [.. _job.Replicas.Take(_spec.WorkersPerReplica).Select(w => w.Ledger)];
+        long sent = replica.Sum(l => l.TotalWireBytes);
+        long ddp = replica[0].DdpEquivalentWireBytes;
         return string.Create(CultureInfo.InvariantCulture,
             $"step {step,6}/{_spec.Training.Steps} | loss {loss,7:0.0000} | {step / elapsed.TotalSeconds,6:0.00} steps/s | " +
-            $"sent {ByteFormat.Bytes(ledger.TotalWireBytes),10}/replica | DDP {ByteFormat.Bytes(ledger.DdpEquivalentWireBytes),10} | {ByteFormat.Factor(ledger.ReductionVsDdp)} less");
+            $"sent {ByteFormat.Bytes(sent),10}/replica | DDP {ByteFormat.Bytes(ddp),10} | {ByteFormat.Factor(sent == 0 ? double.PositiveInfinity : (double)ddp / sent)} less");
     }
 }
