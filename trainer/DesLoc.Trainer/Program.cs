@@ -40,8 +40,7 @@ internal static class Program
             return TrainerExitCodes.ConfigurationError;
         }
 
-        // One intra-op thread per replica: with several replicas on few cores, more threads collapse throughput.
-        TorchSharp.torch.set_num_threads(1);
+        TorchSharp.torch.set_num_threads(spec.Training.Threads);
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
@@ -51,7 +50,7 @@ internal static class Program
 
         using var job = new InProcessJob(spec);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Training {spec.Replicas} replicas{(spec.WorkersPerReplica > 1 ? $" of {spec.WorkersPerReplica} workers" : "")} of a {job.Replicas[0].ParameterCount:N0}-parameter GPT with {spec.Algorithm.Type} for {spec.Training.Steps} steps on {TorchDevice()}."));
+            $"Training {spec.Replicas} replicas{(spec.WorkersPerReplica > 1 ? $" of {spec.WorkersPerReplica} workers" : "")} of a {job.Replicas[0].ParameterCount:N0}-parameter GPT with {spec.Algorithm.Type} for {spec.Training.Steps} steps on {TorchDevice()} ({TorchSharp.torch.get_num_threads()} intra-op threads)."));
         using var progress = new ProgressPrinter(job, spec);
         try
         {

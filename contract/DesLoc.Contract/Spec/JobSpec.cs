@@ -133,6 +133,10 @@ public sealed record TrainingSpec
 
     public int Seed { get; init; } = 1;
 
+    [Description("Intra-op threads of each worker process. 1 suits several workers sharing a machine's cores (more threads then collapse throughput); give a worker that has the machine to itself its cores.")]
+    [Range(1, 256)]
+    public int Threads { get; init; } = 1;
+
     [Description("Held-out batches per replica for the evaluation loss at the end of training.")]
     [Range(0, 100000)]
     public int EvalBatches { get; init; } = 8;

@@ -85,6 +85,15 @@ public sealed class TrainerCommandLineTests
         Assert.True(TrainerCommandLine.Fields.Count >= 60, $"{TrainerCommandLine.Fields.Count} field paths");
     }
 
+    [Fact]
+    public async Task Executable_TrainingThreads_SetTheIntraOpThreads()
+    {
+        (int code, string output, string error) = await RunAsync("--replicas", "1", "--training.steps", "2", "--training.evalBatches", "0", "--training.threads", "2");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("(2 intra-op threads)", output);
+    }
+
     [Theory]
     [InlineData("--training.steps", "many", "--training.steps takes a whole number, not 'many'.")]
     [InlineData("--algorithm.desloc.kz", "8", "Unknown flag --algorithm.desloc.kz")]

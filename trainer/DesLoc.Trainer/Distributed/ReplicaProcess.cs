@@ -39,7 +39,7 @@ internal static class ReplicaProcess
             .AddFilter("Grpc", LogLevel.Warning));
         ILogger logger = loggerFactory.CreateLogger("desloc.trainer");
 
-        set_num_threads(1);
+        set_num_threads(spec.Training.Threads);
         JobTopology topology = environment.Topology;
         int self = environment.GlobalRank;
         using var peers = new PeerDirectory(environment.Peers, environment.Token);
