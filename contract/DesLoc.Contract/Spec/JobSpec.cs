@@ -42,12 +42,18 @@ public record JobSpec
     public TransportSpec Transport { get; init; } = new();
 }
 
-[Description("A GPT-style decoder.")]
+[Description("A decoder-only language model: GPT-2 style (gpt) or Llama style (llama).")]
 public sealed record ModelSpec
 {
-    [Description("Model family; only gpt for now.")]
-    [AllowedValues("gpt")]
-    public string Type { get; init; } = "gpt";
+    /// <summary>The GPT-2 style decoder: learned positions, LayerNorm, a GELU MLP, biases.</summary>
+    public const string Gpt = "gpt";
+
+    /// <summary>The Llama style decoder: RMSNorm, rotary positions, a SwiGLU MLP, no biases.</summary>
+    public const string Llama = "llama";
+
+    [Description("Model family: gpt (learned positions, LayerNorm, GELU MLP, biases) or llama (RMSNorm, rotary positions, SwiGLU MLP, no biases).")]
+    [AllowedValues(Gpt, Llama)]
+    public string Type { get; init; } = Gpt;
 
     [Range(1, 256)]
     public int Layers { get; init; } = 2;
@@ -57,6 +63,17 @@ public sealed record ModelSpec
 
     [Range(1, 1024)]
     public int Heads { get; init; } = 4;
+
+    [Description("llama only: key/value heads for grouped-query attention; must divide heads. Defaults to heads (plain multi-head attention).")]
+    [Range(1, 1024)]
+    public int? KvHeads { get; init; }
+
+    [Description("llama only: the output head shares the token embedding's weight.")]
+    public bool TiedEmbeddings { get; init; }
+
+    [Description("llama only: base of the rotary position embedding's frequencies.")]
+    [Range(1.0, 1e9)]
+    public double RopeTheta { get; init; } = 10000;
 
     [Range(1, 1048576)]
     public int Context { get; init; } = 64;

@@ -45,6 +45,10 @@ public static class CrossFieldRules
         new("spec.model", "self.dim % self.heads == 0", ".dim",
             "dim must be a multiple of heads",
             s => s.Model.Dim % s.Model.Heads == 0),
+        // kvHeads below 1 is refused by its range; the guard keeps CEL from dividing by zero and reporting the node.
+        new("spec.model", "!has(self.kvHeads) || self.kvHeads < 1 || self.heads % self.kvHeads == 0", ".kvHeads",
+            "kvHeads must divide heads",
+            s => s.Model.KvHeads is not { } kv || kv < 1 || s.Model.Heads % kv == 0),
         new("spec.data", "!(has(self.path) && has(self.synthetic))", ".path",
             "set either path or synthetic, not both",
             s => s.Data.Path is null || s.Data.Synthetic is null),

@@ -11,6 +11,7 @@ public sealed class PreflightTests
         { "missing file", new JobSpec { Data = new DataSpec { Path = "/nonexistent/book.txt" } }, "spec.data.path: no file at '/nonexistent/book.txt'" },
         { "both sources", new JobSpec { Data = new DataSpec { Path = "x", Synthetic = new SyntheticSpec() } }, "spec.data.path: set either path or synthetic" },
         { "heads do not divide dim", new JobSpec { Model = new ModelSpec { Dim = 30, Heads = 4 } }, "spec.model.dim: dim must be a multiple of heads" },
+        { "kvHeads do not divide heads", new JobSpec { Model = new ModelSpec { Type = ModelSpec.Llama, Heads = 4, KvHeads = 3 } }, "spec.model.kvHeads: kvHeads must divide heads" },
         { "zero steps", new JobSpec { Training = new TrainingSpec { Steps = 0 } }, "spec.training.steps: must be in [1," },
         { "negative lr", new JobSpec { Training = new TrainingSpec { LearningRate = -1 } }, "spec.training.learningRate: must be in (0, 10]" },
         { "beta2 = 1", new JobSpec { Training = new TrainingSpec { Beta2 = 1 } }, "spec.training.beta2: must be in [0, 1)" },

@@ -36,7 +36,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     private readonly JobSpec _spec;
     private readonly ITokenSource _data;
     private readonly Device _device;
-    private readonly Gpt _model;
+    private readonly nn.Module<Tensor, Tensor> _model;
     private readonly SyncableAdamW _optimizer;
     private readonly TorchReplica _replica;
     private readonly ISyncStrategy _strategy;
@@ -62,7 +62,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         _data = data;
         _device = device;
         Rank = collective.Rank;
-        _model = new Gpt(spec.Model, spec.Model.Vocab ?? data.Vocab);
+        _model = LanguageModels.Create(spec.Model, spec.Model.Vocab ?? data.Vocab);
         _model.to(device);
         TrainingSpec training = spec.Training;
         _optimizer = new SyncableAdamW(_model.parameters(), new AdamWSettings(training.Beta1, training.Beta2, 1e-8, training.WeightDecay));
