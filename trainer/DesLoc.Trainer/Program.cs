@@ -33,6 +33,7 @@ internal static class Program
         {
             spec = LoadSpec(command);
             Preflight.ThrowIfInvalid(spec);
+            Preflight.ThrowIfTooLarge(spec, spec.Replicas * spec.WorkersPerReplica);
         }
         catch (ConfigurationException e)
         {
@@ -91,6 +92,7 @@ internal static class Program
             }
 
             Preflight.ThrowIfInvalid(spec);
+            Preflight.ThrowIfTooLarge(spec, workers: 1);
             return await ReplicaProcess.RunAsync(environment, spec);
         }
         catch (ConfigurationException e)

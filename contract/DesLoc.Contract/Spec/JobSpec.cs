@@ -51,6 +51,9 @@ public sealed record ModelSpec
     /// <summary>The Llama style decoder: RMSNorm, rotary positions, a SwiGLU MLP, no biases.</summary>
     public const string Llama = "llama";
 
+    /// <summary>SwiGLU hidden sizes are rounded up to a multiple of this (Llama uses 256 at its sizes; 32 suits small models).</summary>
+    public const int SwiGluMultipleOf = 32;
+
     [Description("Model family: gpt (learned positions, LayerNorm, GELU MLP, biases) or llama (RMSNorm, rotary positions, SwiGLU MLP, no biases).")]
     [AllowedValues(Gpt, Llama)]
     public string Type { get; init; } = Gpt;
@@ -81,6 +84,12 @@ public sealed record ModelSpec
     [Description("Vocabulary size; defaults to the data's (256 for a text file). At least the data's.")]
     [Range(2, 1048576)]
     public int? Vocab { get; init; }
+
+    /// <summary>
+    /// llama's MLP width, Llama's rule: two thirds of 4·dim (so its three matrices hold about as many weights as a 4x
+    /// GELU MLP's two), rounded up to <see cref="SwiGluMultipleOf"/>.
+    /// </summary>
+    public static int SwiGluHidden(int dim) => ((2 * 4 * dim / 3) + SwiGluMultipleOf - 1) / SwiGluMultipleOf * SwiGluMultipleOf;
 }
 
 [Description("Either a text file read as bytes (path, inside the trainer container), or a synthetic Markov source (the default).")]

@@ -70,7 +70,13 @@ public static class ManifestLoader
             throw new ManifestException($"{source}: metadata.name is required.");
         }
 
-        IReadOnlyList<SpecError> invalid = LowCommJobValidation.Validate(job.Spec);
+        // On one machine every worker is a process here: the machine's memory (or this process's cgroup limit) counts.
+        IReadOnlyList<SpecError> invalid = [.. LowCommJobValidation.Validate(job.Spec)];
+        if (invalid.Count == 0 && MemoryFit.OnMachine(job.Spec, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) is { } tooLarge)
+        {
+            invalid = [tooLarge];
+        }
+
         return invalid.Count == 0
             ? job
             : throw new ManifestException($"{source} is not a valid LowCommJob:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", invalid)}");

@@ -74,6 +74,11 @@ public static class JobReconciler
                 return Done(Fail(status, "InvalidSpec", string.Join("; ", errors)), pods, deleteRunning: true);
             }
 
+            if (MemoryFit.InContainer(_spec) is { } tooLarge)
+            {
+                return Done(Fail(status, "InsufficientMemory", tooLarge.ToString()), pods, deleteRunning: true);
+            }
+
             if (_spec.Suspend)
             {
                 return Suspend(status, pods);

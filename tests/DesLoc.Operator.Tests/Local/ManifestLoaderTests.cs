@@ -28,6 +28,17 @@ public sealed class ManifestLoaderTests
         Assert.Equal(0.7, job.Spec.Algorithm.Diloco.OuterLr);
     }
 
+    [Fact]
+    public void Parse_AModelTooLargeForThisMachine_IsRefusedWithTheNumbers()
+    {
+        // What a new user tries: a 4096-wide, 64-layer model on a laptop. Refused before any process starts.
+        ManifestException error = Assert.Throws<ManifestException>(() => ManifestLoader.Parse(Header + "  model:\n    dim: 4096\n    layers: 64\n    heads: 32", "job.yaml"));
+
+        Assert.Contains("spec.model: 4 worker processes need", error.Message);
+        Assert.Contains("GiB", error.Message);
+        Assert.Contains("this machine has", error.Message);
+    }
+
     [Theory]
     [InlineData("  algorithm:\n    deslco:\n      kx: 4", "spec.algorithm.deslco: unknown field")]
     [InlineData("  algorithm:\n    dct:\n      chunk: 16\n      topK: 32", "spec.algorithm.dct.topK: topK must not exceed chunk")]

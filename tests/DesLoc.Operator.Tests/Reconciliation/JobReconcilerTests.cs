@@ -1,4 +1,5 @@
 using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Api.Validation;
 using DesLoc.Operator.Reconciliation;
 using k8s.Models;
 
@@ -203,6 +204,33 @@ public sealed class JobReconcilerTests
         Assert.Equal(JobPhase.Failed, plan.Status.Phase);
         Assert.Contains("spec.algorithm.dct.topK", plan.Status.Message);
         Assert.Empty(plan.CreatePods);
+    }
+
+    [Fact]
+    public void ModelLargerThanTheTrainersMemoryLimit_FailsTheJobWithTheNumbers_BeforeAnyPod()
+    {
+        // dim 4096 x 64 layers is about 12.9 billion parameters: over 200 GiB of float32 state per worker.
+        LowCommJob job = Jobs.New(edit: s => s with
+        {
+            Model = new ModelSpec { Dim = 4096, Layers = 64, Heads = 32 },
+            Template = WithMemoryLimit(s.Template, "16Gi"),
+        });
+        ReconcilePlan plan = Jobs.Reconcile(job, [], Jobs.T0);
+
+        Assert.Equal(JobPhase.Failed, plan.Status.Phase);
+        Assert.Contains(MemoryFit.LimitField, plan.Status.Message);
+        Assert.Contains("16Gi is less than the", plan.Status.Message);
+        Assert.Empty(plan.CreatePods);
+
+        LowCommJob fits = Jobs.New(edit: s => s with { Template = WithMemoryLimit(s.Template, "2Gi") });
+        Assert.NotEmpty(Jobs.Reconcile(fits, [], Jobs.T0).CreatePods);
+    }
+
+    private static V1PodTemplateSpec WithMemoryLimit(V1PodTemplateSpec template, string limit)
+    {
+        V1Container trainer = template.Spec.Containers.Single(c => c.Name == "trainer");
+        trainer.Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new ResourceQuantity(limit) } };
+        return template;
     }
 
     private static LowCommJob WithRestarts(LowCommJob job, int restarts) =>

@@ -24,6 +24,7 @@ internal sealed class InProcessJob : IDisposable
     public InProcessJob(JobSpec spec, Device? device = null, StrategyFactory? strategyFactory = null)
     {
         Preflight.ThrowIfInvalid(spec);
+        Preflight.ThrowIfTooLarge(spec, spec.Replicas * spec.WorkersPerReplica);
 
         _spec = spec;
         _data = TokenSources.Create(spec);
