@@ -132,8 +132,13 @@ public sealed record TrainingSpec
     [Range(1, int.MaxValue)]
     public int Steps { get; init; } = 400;
 
+    [Description("Sequences per micro-batch of one worker.")]
     [Range(1, 1048576)]
     public int BatchSize { get; init; } = 16;
+
+    [Description("Gradient accumulation: micro-batches each worker runs forward and backward per step, so a step trains on microBatches x batchSize sequences per worker with the activations of one micro-batch.")]
+    [Range(1, 4096)]
+    public int MicroBatches { get; init; } = 1;
 
     [Range(0.0, 10.0, MinimumIsExclusive = true)]
     public double LearningRate { get; init; } = 3e-3;

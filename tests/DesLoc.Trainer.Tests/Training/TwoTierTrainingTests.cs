@@ -34,6 +34,22 @@ public sealed class TwoTierTrainingTests
         Assert.Equal(0, ledger.TotalWireBytes);   // one replica: nothing crosses sites
     }
 
+    [Fact]
+    public async Task TwoMicroBatches_EqualOneBatchOfTwiceTheSize()
+    {
+        var algorithm = new AlgorithmSpec { Type = AlgorithmType.DESLOC, Desloc = new() { Kx = 4 } };
+        JobSpec whole = TinyJobs.Spec(algorithm, Steps, replicas: 2);
+        JobSpec accumulated = whole with { Training = whole.Training with { BatchSize = whole.Training.BatchSize / 2, MicroBatches = 2 } };
+
+        var (_, one) = await TinyJobs.RunAsync(whole);
+        var (_, two) = await TinyJobs.RunAsync(accumulated);
+
+        for (int r = 0; r < one.Length; r++)
+        {
+            AssertClose(one[r], two[r], Tolerance, $"replica {r}: 2 micro-batches of 8 against one batch of 16");
+        }
+    }
+
     [Theory]
     [InlineData(AlgorithmType.DESLOC)]
     [InlineData(AlgorithmType.DiLoCo)]

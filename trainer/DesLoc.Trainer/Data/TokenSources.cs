@@ -6,7 +6,8 @@ internal static class TokenSources
     /// <summary>The source a (validated) spec names: its text file, or its synthetic chain (the default).</summary>
     public static ITokenSource Create(JobSpec spec)
     {
-        int replicaBatch = spec.Training.BatchSize * spec.WorkersPerReplica;
+        // A replica's batch: every worker's micro-batches side by side.
+        int replicaBatch = spec.Training.BatchSize * spec.Training.MicroBatches * spec.WorkersPerReplica;
         if (spec.Data.Path is { } path)
         {
             byte[] bytes = File.ReadAllBytes(path);

@@ -400,14 +400,34 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         _model.Dispose();
     }
 
+    /// <summary>
+    /// The step's gradient over the worker's micro-batches (rows (w·M + m)·b.. of the replica's batch), each loss scaled
+    /// by 1/M so the accumulated gradient is the mean over all of them; one dispose scope per micro-batch, so only one
+    /// micro-batch's activations are alive at a time. Returns the mean loss.
+    /// </summary>
     private float ForwardBackward()
     {
-        using var scope = NewDisposeScope();
-        _optimizer.ZeroGrad();
-        _data.TrainBatch(Rank, _batchesDrawn++, _place.Index * _spec.Training.BatchSize, _inputs, _targets);
-        Tensor loss = Loss();
-        loss.backward();
-        return loss.item<float>();
+        int micro = _spec.Training.MicroBatches;
+        int rows = _spec.Training.BatchSize;
+        long index = _batchesDrawn++;
+        using (NewDisposeScope())
+        {
+            _optimizer.ZeroGrad();   // in a scope: the in-place op's result wrappers are freed with it
+        }
+
+        float total = 0;
+        // Held alive across the native calls (see Scalars).
+        using Scalar scale = (1.0 / micro).ToScalar();
+        for (int m = 0; m < micro; m++)
+        {
+            using var scope = NewDisposeScope();
+            _data.TrainBatch(Rank, index, ((_place.Index * micro) + m) * rows, _inputs, _targets);
+            Tensor loss = Loss();
+            (micro == 1 ? loss : loss.mul(scale)).backward();
+            total += loss.item<float>();
+        }
+
+        return total / micro;
     }
 
     private void OptimizerStep(double learningRate)
