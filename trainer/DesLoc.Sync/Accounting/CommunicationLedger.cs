@@ -26,12 +26,6 @@ public sealed class CommunicationLedger
         _ddpWireBytesPerStep = FlatDdpCrossSiteBytesPerStep(parameterCount, topology, replica);
     }
 
-    /// <summary>The ledger of a replica of one worker in a group of <paramref name="worldSize"/> replicas.</summary>
-    public CommunicationLedger(long parameterCount, int worldSize, int rank)
-        : this(parameterCount, new JobTopology(worldSize, 1), rank)
-    {
-    }
-
     public long ParameterCount { get; }
 
     public int WorkersPerReplica { get; }

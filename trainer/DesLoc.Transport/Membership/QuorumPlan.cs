@@ -59,8 +59,8 @@ public sealed record QuorumPlan(IReadOnlyList<int> Members, long Step, int Phase
 
         int replica = Topology.ReplicaOf(arrival.Rank);
         int worker = Topology.WorkerOf(arrival.Rank);
-        return Donors.Where(d => Topology.ReplicaOf(d) == replica).DefaultIfEmpty(-1).First() is var sibling and >= 0
-            ? sibling
-            : Donors.Where(d => Topology.WorkerOf(d) == worker).DefaultIfEmpty(Donor).First();
+        int[] siblings = [.. Donors.Where(d => Topology.ReplicaOf(d) == replica)];
+        int[] sameShard = [.. Donors.Where(d => Topology.WorkerOf(d) == worker)];
+        return siblings.Length > 0 ? siblings[0] : sameShard.Length > 0 ? sameShard[0] : Donor;
     }
 }
