@@ -63,6 +63,9 @@ public sealed class ModelExportTests : IDisposable
 
         Assert.Equal(3, step);
         Assert.Equal(Logits(trainer.Model), Logits(read.Model));
+        // generate --model takes the checkpoint directory as it is.
+        using ExportedModel loaded = Verbs.LoadModel(Path.Combine(_directory, "checkpoints"));
+        Assert.Equal(Logits(trainer.Model), Logits(loaded.Model));
         (long first, _) = CheckpointExport.Run(Path.Combine(_directory, "checkpoints", "rank-0"), step: 1, Path.Combine(_directory, "first"));
         using ExportedModel initial = ModelExport.Read(Path.Combine(_directory, "first"));
         Assert.Equal(1, first);
