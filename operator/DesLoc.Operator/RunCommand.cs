@@ -81,7 +81,7 @@ internal static class RunCommand
         var runOptions = new LocalRunOptions(runDirectory, workingDirectory, trainer);
         LocalRunResult result = await display.RunAsync(() => LocalRunner.RunAsync(job, runOptions, display, started: null, stop.Token));
         await File.WriteAllTextAsync(Path.Combine(runDirectory, StateFile), result.Stopped ? "stopped" : result.Status.Phase.ToString());
-        display.PrintSummary(job, result, runDirectory);
+        display.PrintSummary(job, result, runDirectory, LocalLayout.ExportDirectory(runDirectory));
         return result.Stopped ? 130 : result.Status.Phase == JobPhase.Succeeded ? 0 : 1;
     }
 

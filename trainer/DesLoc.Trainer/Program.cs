@@ -143,7 +143,7 @@ internal static class Program
         Console.WriteLine();
         Console.WriteLine(string.Create(text, $"Finished {result.Spec.Training.Steps} steps in {result.WallTime.TotalSeconds:0.0} s ({result.StepsPerSecond:0.00} steps/s, {result.TokensPerStep * result.StepsPerSecond:N0} tokens/s)."));
         string floor = result.EntropyFloor is { } f ? string.Create(text, $" (best possible {f:0.000}, gap {result.MeanEvalLoss - f:0.000})") : "";
-        Console.WriteLine(string.Create(text, $"Held-out loss: {result.MeanEvalLoss:0.000}{floor}"));
+        Console.WriteLine(string.Create(text, $"Held-out loss: {result.MeanEvalLoss:0.000}{floor}, perplexity {result.MeanEvalPerplexity:0.00}"));
         Console.WriteLine($"Bytes sent between replicas, per replica: {ByteFormat.Bytes(replica.Sum(w => w.TotalWireBytes))}; flat DDP would have sent {ByteFormat.Bytes(ledger.DdpEquivalentWireBytes)}: {ByteFormat.Factor(result.ReductionVsDdp)} less.");
         foreach (StateKind kind in Enum.GetValues<StateKind>().Where(k => replica.Sum(w => w.WireBytes[k]) > 0))
         {
@@ -154,5 +154,9 @@ internal static class Program
         {
             Console.WriteLine($"Bytes sent inside the replica, per replica: {ByteFormat.Bytes(replica.Sum(w => w.TotalIntraWireBytes))}.");
         }
+
+        Console.WriteLine(result.ExportDirectory is { } exported
+            ? $"Model exported to {exported} (model.safetensors, config.json){(Export.ModelExport.TokenizerOf(result.Spec.Data) is null ? "" : $"; desloc-trainer generate --model {exported} --prompt TEXT continues a text")}."
+            : "Model not exported: set --checkpoint.path DIR to write it to DIR/export.");
     }
 }

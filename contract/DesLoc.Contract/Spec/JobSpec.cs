@@ -171,6 +171,10 @@ public sealed record TrainingSpec
     [Description("Held-out batches per replica for the evaluation loss at the end of training.")]
     [Range(0, 100000)]
     public int EvalBatches { get; init; } = 8;
+
+    [Description("Steps between evaluations of the held-out loss during training (worker 0 of each replica, at a step boundary); 0 evaluates only at the end.")]
+    [Range(0, int.MaxValue)]
+    public int EvalEverySteps { get; init; }
 }
 
 [Description("Where model state goes on disk.")]
@@ -178,6 +182,9 @@ public sealed record CheckpointSpec
 {
     /// <summary>Where the operator mounts the checkpoint volume in the trainer container, unless path says otherwise.</summary>
     public const string DefaultMountPath = "/checkpoints";
+
+    /// <summary>Where rank 0 exports the trained model (model.safetensors, config.json), under the checkpoint path.</summary>
+    public const string ExportDirectoryName = "export";
 
     [Description("Steps between checkpoints; 0 writes none (a stopping replica still writes one).")]
     [Range(0, int.MaxValue)]

@@ -39,6 +39,15 @@ public sealed record LowCommJobStatus
 
     public double? Loss { get; init; }
 
+    [Description("Rank 0's latest held-out loss (mean cross-entropy, nats per token), every training.evalEverySteps steps and at the end.")]
+    public double? EvalLoss { get; init; }
+
+    [Description("exp(evalLoss).")]
+    public double? EvalPerplexity { get; init; }
+
+    [Description("The step whose model evalLoss measured.")]
+    public long? EvalStep { get; init; }
+
     public SyncStatus? Sync { get; init; }
 
     public CommunicationStatus? Communication { get; init; }

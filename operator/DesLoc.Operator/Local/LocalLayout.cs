@@ -19,6 +19,11 @@ public static class LocalLayout
             rank => metrics[rank],
             network?.BindAddress ?? "127.0.0.1",
             Path.Combine(runDirectory, "config.json"),
-            Path.Combine(runDirectory, "checkpoints"));
+            CheckpointDirectory(runDirectory));
     }
+
+    public static string CheckpointDirectory(string runDirectory) => Path.Combine(runDirectory, "checkpoints");
+
+    /// <summary>Where rank 0 exports the trained model at the end of a run.</summary>
+    public static string ExportDirectory(string runDirectory) => Path.Combine(CheckpointDirectory(runDirectory), CheckpointSpec.ExportDirectoryName);
 }

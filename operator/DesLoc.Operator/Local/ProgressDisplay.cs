@@ -95,11 +95,11 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
     {
         LowCommJobStatus status = job.Status ?? new LowCommJobStatus();
         return string.Create(CultureInfo.InvariantCulture,
-            $"{status.Phase,-10} step {status.Step ?? 0}/{job.Spec.Training.Steps} | loss {Loss(status.Loss)} | sent {Bytes(status.Communication?.BytesSent)} between replicas{(status.Communication?.IntraBytesSent is { } intra ? $", {Bytes(intra)} inside" : "")} | reduction vs DDP {Reduction(status.Communication?.Reduction)} | ready {status.Ready ?? "-"}{(job.Spec.WorkersPerReplica > 1 ? $" | workers {status.WorkersReady ?? "-"}" : "")} | restarts {status.Restarts}");
+            $"{status.Phase,-10} step {status.Step ?? 0}/{job.Spec.Training.Steps} | loss {Loss(status.Loss)}{(status.EvalLoss is { } eval ? $" | held-out {Loss(eval)} (perplexity {Perplexity(status.EvalPerplexity)}, step {status.EvalStep})" : "")} | sent {Bytes(status.Communication?.BytesSent)} between replicas{(status.Communication?.IntraBytesSent is { } intra ? $", {Bytes(intra)} inside" : "")} | reduction vs DDP {Reduction(status.Communication?.Reduction)} | ready {status.Ready ?? "-"}{(job.Spec.WorkersPerReplica > 1 ? $" | workers {status.WorkersReady ?? "-"}" : "")} | restarts {status.Restarts}");
     }
 
     /// <summary>The final summary, in the same words as the live view.</summary>
-    public void PrintSummary(LowCommJob job, LocalRunResult result, string runDirectory)
+    public void PrintSummary(LowCommJob job, LocalRunResult result, string runDirectory, string? exportDirectory = null)
     {
         LowCommJobStatus status = result.Status;
         var grid = new Grid().AddColumn().AddColumn();
@@ -109,6 +109,9 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
         grid.AddRow("Result", result.Stopped ? "stopped (each replica wrote a checkpoint; run the same file again to resume)" : $"{status.Phase}{(status.Message is null ? "" : $": {status.Message}")}");
         grid.AddRow("Step", string.Create(CultureInfo.InvariantCulture, $"{status.Step ?? 0} of {job.Spec.Training.Steps}"));
         grid.AddRow("Loss", Loss(status.Loss));
+        grid.AddRow("Held-out loss", status.EvalLoss is { } eval
+            ? string.Create(CultureInfo.InvariantCulture, $"{Loss(eval)} (perplexity {Perplexity(status.EvalPerplexity)}, step {status.EvalStep})")
+            : "-");
         grid.AddRow("Sent between replicas", Bytes(status.Communication?.BytesSent));
         if (status.Communication?.IntraBytesSent is { } intra)
         {
@@ -120,6 +123,10 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
         grid.AddRow("Restarts", status.Restarts.ToString(CultureInfo.InvariantCulture));
         grid.AddRow("Wall time", string.Create(CultureInfo.InvariantCulture, $"{result.Elapsed.TotalSeconds:0.0} s"));
         grid.AddRow("Logs and checkpoints", runDirectory);
+        if (exportDirectory is not null && Directory.Exists(exportDirectory))
+        {
+            grid.AddRow("Exported model", exportDirectory);
+        }
         console.Write(new Panel(grid).Header("Summary"));
     }
 
@@ -141,7 +148,7 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
         LowCommJobStatus status = job.Status ?? new LowCommJobStatus();
         int perReplica = job.Spec.WorkersPerReplica;
         var table = new Table().Border(TableBorder.Rounded)
-            .Title($"{job.Metadata.Name}: {status.Phase}, reduction vs DDP {Reduction(status.Communication?.Reduction)}");
+            .Title($"{job.Metadata.Name}: {status.Phase}, reduction vs DDP {Reduction(status.Communication?.Reduction)}{(status.EvalLoss is { } eval ? $", held-out loss {Loss(eval)} (perplexity {Perplexity(status.EvalPerplexity)}) at step {status.EvalStep}" : "")}");
         if (perReplica == 1)
         {
             table.AddColumns("Replica", "Phase", "Step", "Loss", "Sent", "Restarts");
@@ -190,6 +197,8 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
 
         return new Rows(table, progress, new Text(string.Join(Environment.NewLine, recent)));
     }
+
+    private static string Perplexity(double? perplexity) => perplexity is { } value ? value.ToString("0.00", CultureInfo.InvariantCulture) : "-";
 
     private static string Loss(double? loss) => loss is { } value ? value.ToString("0.0000", CultureInfo.InvariantCulture) : "-";
 

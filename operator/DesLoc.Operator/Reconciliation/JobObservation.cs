@@ -29,7 +29,9 @@ public sealed record TrainerReport(
     IReadOnlyDictionary<string, int> Periods,
     PeriodChange? SentChange = null,
     long WindowSteps = 0,
-    long IntraBytesSent = 0);
+    long IntraBytesSent = 0,
+    double EvalLoss = double.NaN,
+    long EvalStep = 0);
 
 /// <summary>A Kubernetes Event to record about the job.</summary>
 public sealed record JobEvent(string Type, string Reason, string Message)

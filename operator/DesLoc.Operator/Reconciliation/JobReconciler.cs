@@ -495,7 +495,10 @@ public static class JobReconciler
             return status with { Sync = sync with { LastDecisionTime = _now } };
         }
 
-        /// <summary>Progress and bytes from rank 0, and the sync periods: a sent change stays pending until rank 0 passes its switch step.</summary>
+        /// <summary>
+        /// Progress, held-out loss and bytes from rank 0, and the sync periods: a sent change stays pending until rank 0
+        /// passes its switch step. The held-out loss stays until rank 0 has a newer one (a restarted rank 0 has none yet).
+        /// </summary>
         private LowCommJobStatus WithReport(LowCommJobStatus status)
         {
             if (observed.Report is not { } report)
@@ -516,10 +519,15 @@ public static class JobReconciler
                 pending = null;
             }
 
+            bool evaluated = report.EvalStep > 0 && double.IsFinite(report.EvalLoss) && report.EvalStep >= (status.EvalStep ?? 0);
+
             return status with
             {
                 Step = report.Step,
                 Loss = double.IsFinite(report.Loss) ? Math.Round(report.Loss, 4) : null,
+                EvalLoss = evaluated ? Math.Round(report.EvalLoss, 4) : status.EvalLoss,
+                EvalPerplexity = evaluated ? Math.Round(Math.Exp(report.EvalLoss), 4) : status.EvalPerplexity,
+                EvalStep = evaluated ? report.EvalStep : status.EvalStep,
                 Sync = sync with { Periods = report.Periods, Pending = pending },
                 Communication = new CommunicationStatus
                 {

@@ -36,7 +36,9 @@ internal sealed class StatusWindow
             reply.LinkBandwidthBytesPerSecond,
             sync + compute > 0 ? sync / (sync + compute) : reply.SyncSeconds / Math.Max(1e-9, reply.SyncSeconds + reply.ComputeSeconds),
             reply.SyncPeriods.ToDictionary(p => p.Key, p => p.Value),
-            WindowSteps: reply.Step - _start.Step);
+            WindowSteps: reply.Step - _start.Step,
+            EvalLoss: reply.EvalLoss,
+            EvalStep: reply.EvalStep);
     }
 
     /// <summary>Starts a new window at <paramref name="reply"/> (after a decision).</summary>

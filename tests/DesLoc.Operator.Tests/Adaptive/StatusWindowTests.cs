@@ -50,4 +50,17 @@ public sealed class StatusWindowTests
         Assert.Equal(0.1, fresh.CommFraction, 6);                        // an empty window reports the fraction since it started
         Assert.Equal(0.5, window.Observe(Reply(20, 3, 11)).CommFraction, 6);
     }
+
+    [Fact]
+    public void HeldOutLoss_IsCarriedWithItsStep()
+    {
+        StatusReply reply = Reply(100, 10, 90);
+        reply.EvalLoss = 1.75;
+        reply.EvalStep = 80;
+
+        TrainerReport report = new StatusWindow().Observe(reply);
+
+        Assert.Equal((1.75, 80L), (report.EvalLoss, report.EvalStep));
+        Assert.Equal(0L, new StatusWindow().Observe(Reply(100, 10, 90)).EvalStep);
+    }
 }

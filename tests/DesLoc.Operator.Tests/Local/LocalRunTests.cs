@@ -47,6 +47,9 @@ public sealed class LocalRunTests
         Assert.Matches("Healed rank 2 from rank [013]", log);
         Assert.Equal(job.Spec.Training.Steps, result.Status.Step);
         Assert.True(result.Status.Communication!.Reduction > 5, $"reduction vs DDP {result.Status.Communication.Reduction}");
+        // training.evalEverySteps 100: rank 0's held-out loss reaches the status; rank 0 exports the model at the end.
+        Assert.True(result.Status.EvalStep >= 100 && result.Status.EvalLoss > 0, $"held-out loss {result.Status.EvalLoss} at step {result.Status.EvalStep}");
+        Assert.True(File.Exists(Path.Combine(LocalLayout.ExportDirectory(runDirectory), "model.safetensors")), "no export under the run's checkpoints");
         Directory.Delete(runDirectory, recursive: true);
     }
 

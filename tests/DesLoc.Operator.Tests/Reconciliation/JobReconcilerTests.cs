@@ -196,6 +196,24 @@ public sealed class JobReconcilerTests
     }
 
     [Fact]
+    public void TrainerReport_HeldOutLoss_GoesToTheStatusWithPerplexityAndStep_AndStaysUntilANewerOne()
+    {
+        LowCommJob job = Jobs.New();
+        var periods = new Dictionary<string, int> { ["params"] = 32 };
+        var report = new TrainerReport(250, 2.5, 1000, 32000, 1e8, 0.4, periods, EvalLoss: 1.23456, EvalStep: 200);
+
+        ReconcilePlan evaluated = Jobs.Reconcile(job, Jobs.Running(job), Jobs.T0, report);
+        Assert.Equal((1.2346, 3.4369, 200L), (evaluated.Status.EvalLoss, evaluated.Status.EvalPerplexity, evaluated.Status.EvalStep));
+
+        // A restarted rank 0 has not evaluated yet: the status keeps the last held-out loss.
+        ReconcilePlan restarted = Jobs.Reconcile(job.With(evaluated), Jobs.Running(job), Jobs.T0.AddSeconds(5), report with { Step = 210, EvalLoss = double.NaN, EvalStep = 0 });
+        Assert.Equal((1.2346, 200L), (restarted.Status.EvalLoss, restarted.Status.EvalStep));
+
+        ReconcilePlan newer = Jobs.Reconcile(job.With(restarted), Jobs.Running(job), Jobs.T0.AddSeconds(10), report with { Step = 400, EvalLoss = 1.0, EvalStep = 400 });
+        Assert.Equal((1.0, 2.7183, 400L), (newer.Status.EvalLoss, newer.Status.EvalPerplexity, newer.Status.EvalStep));
+    }
+
+    [Fact]
     public void InvalidSpec_FailsTheJobWithTheFieldNamed()
     {
         LowCommJob job = Jobs.New(edit: s => s with { Algorithm = new AlgorithmSpec { Dct = new DctSettings { Chunk = 8, TopK = 16 } } });

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DesLoc.Contract.Wire;
+using DesLoc.Testing;
 using DesLoc.Trainer.Configuration;
 
 namespace DesLoc.Trainer.Tests.Configuration;
@@ -105,6 +106,50 @@ public sealed class TrainerCommandLineTests
         Assert.Contains(message, error);
         Assert.DoesNotContain("   at ", error);
         Assert.Empty(output);
+    }
+
+    /// <summary>
+    /// Training on a slice of Tiny Shakespeare with a checkpoint path exports the model; generate continues a prompt
+    /// with it, the same text for the same seed; the verbs refuse a missing directory by name, with exit code 2.
+    /// </summary>
+    [Fact]
+    public async Task Executable_TrainExportsTheModel_GenerateContinuesAPrompt_VerbsRefuseMissingDirectories()
+    {
+        string corpus = RepositoryFiles.Path("..", "shared", "data", "tinyshakespeare.txt");
+        Assert.True(File.Exists(corpus), $"The test corpus is missing: {corpus} (the shared data folder beside the repository).");
+        string directory = Directory.CreateTempSubdirectory("desloc-cli-").FullName;
+        try
+        {
+            string slice = Path.Combine(directory, "slice.txt");
+            File.WriteAllText(slice, File.ReadAllText(corpus)[..20_000]);
+            string checkpoints = Path.Combine(directory, "checkpoints");
+
+            (int trained, string trainOutput, string trainError) = await RunAsync("--replicas", "1", "--training.steps", "4", "--training.evalEverySteps", "2",
+                "--training.evalBatches", "1", "--training.batchSize", "4", "--model.type", "llama", "--model.layers", "1", "--model.dim", "32",
+                "--model.context", "32", "--data.path", slice, "--checkpoint.path", checkpoints);
+            string export = Path.Combine(checkpoints, "export");
+            string[] generate = ["generate", "--model", export, "--prompt", "ROMEO:", "--tokens", "12", "--seed", "7"];
+            (int generated, string text, string generateError) = await RunAsync(generate);
+            (_, string again, _) = await RunAsync(generate);
+            (int missingModel, _, string missingModelError) = await RunAsync("generate", "--model", Path.Combine(directory, "none"), "--prompt", "x");
+            (int missingCheckpoint, _, string missingCheckpointError) = await RunAsync("export", "--checkpoint", Path.Combine(directory, "none"), "--output", Path.Combine(directory, "out"));
+
+            Assert.True(trained == 0, trainError);
+            Assert.Contains("step      2/4 | held-out loss", trainOutput);
+            Assert.Contains($"Model exported to {export}", trainOutput);
+            Assert.True(File.Exists(Path.Combine(export, "model.safetensors")));
+            Assert.True(generated == 0, generateError);
+            Assert.StartsWith("ROMEO:", text);
+            Assert.Equal(text, again);
+            Assert.Equal(TrainerExitCodes.ConfigurationError, missingModel);
+            Assert.Contains(Path.Combine(directory, "none", "config.json"), missingModelError);
+            Assert.Equal(TrainerExitCodes.ConfigurationError, missingCheckpoint);
+            Assert.Contains("no manifest.json", missingCheckpointError);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)

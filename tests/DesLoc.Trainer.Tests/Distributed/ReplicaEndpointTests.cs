@@ -15,6 +15,7 @@ public sealed class ReplicaEndpointTests
     public async Task RunningReplica_ExposesMetricsStatusAndHealth_AndStopsCleanlyOnSigterm()
     {
         JobSpec spec = TinyJobs.Spec(new AlgorithmSpec { Type = AlgorithmType.DESLOC, Desloc = new() { Kx = 5 } }, steps: 100_000, replicas: 2);
+        spec = spec with { Training = spec.Training with { EvalEverySteps = 10, EvalBatches = 2 } };
         using var cluster = new ReplicaCluster(spec, checkpointEverySteps: 1_000_000);
         cluster.StartAll();
         await cluster.WaitForStepAsync([0, 1], 40, s_timeout);
@@ -34,10 +35,15 @@ public sealed class ReplicaEndpointTests
         Assert.Matches("(?m)^desloc_sync_period\\{state=\"params\"\\} 5$", metrics);
         Assert.Matches("(?m)^desloc_failed_rounds_total 0$", metrics);
         Assert.Matches("(?m)^desloc_link_bandwidth_bytes_per_second [1-9]", metrics);
+        Assert.Matches("(?m)^desloc_eval_loss [0-9]+\\.[0-9]+", metrics);
+        Assert.Matches("(?m)^desloc_eval_step [1-9][0-9]*0$", metrics);
         Assert.Equal(string.Empty, await PromtoolCheckAsync(metrics));
         Assert.True(status.Step >= 40);
         Assert.True(status.BytesSent["params"] > 0);
         Assert.Equal([0, 1], status.Members);
+        Assert.True(status.EvalStep >= 10 && status.EvalStep % 10 == 0, $"eval step {status.EvalStep}");
+        Assert.InRange(status.EvalLoss, 0.1, 10);
+        Assert.Matches("Evaluated step [0-9]+0/100000: held-out loss [0-9.]+, perplexity [0-9.]+", cluster.Log(0));
 
         SetSyncPeriodsReply refused = await ChangePeriodsAsync(cluster, rank: 1, switchStep: status.Step + 1000);
         SetSyncPeriodsReply accepted = await ChangePeriodsAsync(cluster, rank: 0, switchStep: status.Step + 400);

@@ -8,11 +8,15 @@ namespace DesLoc.Trainer.Checkpoints;
 /// One replica's checkpoints in a directory: <c>step-NNNNNNNNN.state</c> files and a <c>manifest.json</c> listing
 /// each with its size and SHA-256. Writes are atomic (temp file, fsync, rename; the manifest likewise), the newest
 /// <see cref="Keep"/> are kept, and a checkpoint whose size or checksum does not match is refused, so a reader falls
-/// back to the previous one.
+/// back to the previous one. With a spec, the store also holds <c>job.json</c> (the job spec the state belongs to), so
+/// a checkpoint directory is self-describing: <c>desloc-trainer export</c> rebuilds the model from it alone.
 /// </summary>
-internal sealed class CheckpointStore(string directory, int keep, Action<string>? warn = null)
+internal sealed class CheckpointStore(string directory, int keep, Action<string>? warn = null, JobSpec? spec = null)
 {
     private const string ManifestName = "manifest.json";
+
+    /// <summary>The job spec the checkpoints of a directory belong to (the contract's JSON).</summary>
+    public const string SpecName = "job.json";
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     public string Directory => directory;
@@ -22,6 +26,11 @@ internal sealed class CheckpointStore(string directory, int keep, Action<string>
     public void Save(long step, StateBundle bundle)
     {
         System.IO.Directory.CreateDirectory(directory);
+        if (spec is not null)
+        {
+            WriteAtomically(Path.Combine(directory, SpecName), System.Text.Encoding.UTF8.GetBytes(JobSpecJson.Serialize(spec)));
+        }
+
         byte[] bytes = bundle.ToBytes();
         string file = $"step-{step:D9}.state";
         WriteAtomically(Path.Combine(directory, file), bytes);
@@ -36,6 +45,13 @@ internal sealed class CheckpointStore(string directory, int keep, Action<string>
         {
             File.Delete(Path.Combine(directory, old.File));
         }
+    }
+
+    /// <summary>The spec stored with the checkpoints, or null when they were written without one.</summary>
+    public JobSpec? ReadSpec()
+    {
+        string path = Path.Combine(directory, SpecName);
+        return File.Exists(path) ? JsonSerializer.Deserialize<JobSpec>(File.ReadAllBytes(path), JobSpecJson.Options) : null;
     }
 
     /// <summary>Steps of the checkpoints that verify (size and checksum), oldest first.</summary>

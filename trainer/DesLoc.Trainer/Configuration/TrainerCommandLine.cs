@@ -27,6 +27,7 @@ internal static class TrainerCommandLine
         Every flag but --config is a field path of the job spec, for example
           --replicas 4 --algorithm.type DESLOC --algorithm.desloc.kx 32 --training.steps 400
         In a replica process (DESLOC_RANK set) the operator passes the spec in DESLOC_CONFIG; flags still override it.
+        The verbs export (a checkpoint's model for PyTorch / Hugging Face) and generate (text from an export) take flags of their own.
         """;
 
     private static readonly ParserConfiguration s_parser = new() { ResponseFileTokenReplacer = null };
@@ -44,8 +45,8 @@ internal static class TrainerCommandLine
 
     public static ParseResult Parse(IReadOnlyList<string> args) => Root.Parse(args, s_parser);
 
-    /// <summary>True where the command line asks for something other than training: --help or --version.</summary>
-    public static bool IsInformational(ParseResult parsed) => parsed.Action is not null and not ParseErrorAction;
+    /// <summary>True where the command line asks for something other than training: --help, --version, or a verb (export, generate).</summary>
+    public static bool IsInformational(ParseResult parsed) => parsed.Action is not null and not ParseErrorAction && parsed.Action != Root.Action;
 
     /// <summary>Reads a parsed command line; one that did not parse throws, one line per problem, each naming its flag.</summary>
     public static Request Read(ParseResult parsed)
@@ -127,8 +128,62 @@ internal static class TrainerCommandLine
             root.Options.Add(field.Option);
         }
 
+        // Training is Main's own work (in-process or as a replica); the action only tells the parser that the root
+        // command runs without a verb.
+        root.SetAction(_ => 0);
+        root.Subcommands.Add(ExportCommand());
+        root.Subcommands.Add(GenerateCommand());
         return root;
     }
+
+    private static Command ExportCommand()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint directory: a replica's (with manifest.json) or the job's checkpoint.path (its rank-0/ is used).", Required = true, HelpName = "DIR" };
+        var step = new Option<long?>("--step") { Description = "The checkpoint's step [default: the newest valid one].", HelpName = "N" };
+        var output = new Option<string>("--output") { Description = "Where model.safetensors and config.json go.", Required = true, HelpName = "DIR" };
+        var command = new Command("export", "Write a checkpoint's model as model.safetensors and config.json (Hugging Face names: LlamaForCausalLM, GPT2LMHeadModel).")
+        {
+            checkpoint, step, output,
+        };
+        command.SetAction(parsed => Verbs.Export(parsed.GetValue(checkpoint)!, parsed.GetValue(step), parsed.GetValue(output)!, Console.Out, Console.Error));
+        return command;
+    }
+
+    private static Command GenerateCommand()
+    {
+        var model = new Option<string>("--model") { Description = "An export directory (config.json, model.safetensors) or a checkpoint directory.", Required = true, HelpName = "DIR" };
+        var prompt = new Option<string>("--prompt") { Description = "The text to continue.", Required = true, HelpName = "TEXT" };
+        var tokens = new Option<int>("--tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 100 };
+        var temperature = new Option<double>("--temperature") { Description = "Softmax temperature; 0 is greedy.", DefaultValueFactory = _ => 0.8 };
+        var topK = new Option<int>("--top-k") { Description = "Draw from the k likeliest tokens only; 0 keeps all.", DefaultValueFactory = _ => 50 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the sampler.", DefaultValueFactory = _ => 1 };
+        AtLeastZero(tokens, "--tokens");
+        AtLeastZero(topK, "--top-k");
+        temperature.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is var t && (!double.IsFinite(t) || t < 0))
+            {
+                result.AddError($"--temperature takes a number of at least 0, not {t.ToString(CultureInfo.InvariantCulture)}.");
+            }
+        });
+        var command = new Command("generate", "Continue a prompt with an exported model, its tokenizer from the export.")
+        {
+            model, prompt, tokens, temperature, topK, seed,
+        };
+        command.SetAction(parsed => Verbs.Generate(
+            new Verbs.GenerateRequest(parsed.GetValue(model)!, parsed.GetValue(prompt)!, parsed.GetValue(tokens),
+                new Generation.SamplingSettings(parsed.GetValue(temperature), parsed.GetValue(topK)), parsed.GetValue(seed)),
+            Console.Out, Console.Error));
+        return command;
+    }
+
+    private static void AtLeastZero(Option<int> option, string name) => option.Validators.Add(result =>
+    {
+        if (result.GetValueOrDefault<int>() < 0)
+        {
+            result.AddError($"{name} takes a whole number of at least 0.");
+        }
+    });
 
     private static IEnumerable<Field> FieldsOf(Type type, string prefix, object defaults)
     {

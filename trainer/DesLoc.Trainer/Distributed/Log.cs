@@ -32,6 +32,12 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Information, Message = "Finished rank {Rank} at step {Step}: held-out loss {Loss:0.0000}")]
     public static partial void Finished(this ILogger logger, int rank, long step, double loss);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Evaluated step {Step}/{Steps}: held-out loss {Loss:0.0000}, perplexity {Perplexity:0.00}")]
+    public static partial void Evaluated(this ILogger logger, long step, int steps, double loss, double perplexity);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exported the model to {Directory}")]
+    public static partial void Exported(this ILogger logger, string directory);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping rank {Rank} at step {Step} on request")]
     public static partial void Stopping(this ILogger logger, int rank, long step);
 

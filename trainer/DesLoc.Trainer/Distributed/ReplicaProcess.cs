@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using DesLoc.Sync.Accounting;
 using DesLoc.Trainer.Checkpoints;
 using DesLoc.Trainer.Data;
+using DesLoc.Trainer.Export;
 using DesLoc.Transport.Collectives;
 using DesLoc.Transport.Grpc;
 using DesLoc.Transport.Membership;
@@ -65,7 +66,7 @@ internal static class ReplicaProcess
         CheckpointStore? checkpoints = spec.Checkpoint.Path is { } root
             ? new CheckpointStore(
                 topology.WorkersPerReplica == 1 ? Path.Combine(root, $"rank-{environment.Rank}") : Path.Combine(root, $"rank-{environment.Rank}", $"worker-{environment.Worker}"),
-                spec.Checkpoint.Keep, message => logger.CheckpointRefused(message))
+                spec.Checkpoint.Keep, message => logger.CheckpointRefused(message), spec)
             : null;
 
         random.manual_seed(spec.Training.Seed);
@@ -118,6 +119,7 @@ internal static class ReplicaProcess
         }
 
         using var progress = new Timer(ReportProgress, null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        replica.Evaluated += evaluation => logger.Evaluated(evaluation.Step, spec.Training.Steps, evaluation.Loss, evaluation.Perplexity);
 
         int exitCode = 0;
         try
@@ -132,8 +134,13 @@ internal static class ReplicaProcess
             }
             else
             {
-                double evalLoss = replica.Evaluate();
-                logger.Finished(self, replica.Step, evalLoss);
+                Evaluation evaluation = replica.EvaluateAt(replica.Step);
+                logger.Finished(self, replica.Step, evaluation.Loss);
+                if (self == 0 && spec.Checkpoint.Path is { } exportRoot)
+                {
+                    string exported = ModelExport.Write(replica.Model, spec, ModelExport.DirectoryUnder(exportRoot));
+                    logger.Exported(exported);
+                }
             }
 
             // Stay up briefly, finished or stopped, so a peer still fetching state or voting on the last round (the
@@ -174,6 +181,12 @@ internal static class ReplicaProcess
                 ComputeSeconds = replica.ComputeTime.TotalSeconds,
                 QuorumId = gate.LastQuorum?.QuorumId ?? 0,
             };
+            if (replica.LastEvaluation is { } evaluation)
+            {
+                reply.EvalLoss = evaluation.Loss;
+                reply.EvalStep = evaluation.Step;
+            }
+
             foreach ((StateKind kind, long bytes) in ledger.WireBytes)
             {
                 reply.BytesSent[kind.Label()] = bytes;

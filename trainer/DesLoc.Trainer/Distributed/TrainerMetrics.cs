@@ -26,6 +26,9 @@ internal sealed class TrainerMetrics
         Gauge commFraction = metrics.CreateGauge("desloc_comm_fraction", "Fraction of wall time spent communicating.");
         Gauge step = metrics.CreateGauge("desloc_step", "Steps completed.");
         Gauge loss = metrics.CreateGauge("desloc_loss", "Recent training loss (exponential average).");
+        // Published from the first evaluation on: a 0 before it would read as a perfect model.
+        Gauge evalLoss = metrics.CreateGauge("desloc_eval_loss", "Latest held-out loss (mean cross-entropy, nats per token) of this worker's replica, evaluated by worker 0 every training.evalEverySteps steps and at the end.", new GaugeConfiguration { SuppressInitialValue = true });
+        Gauge evalStep = metrics.CreateGauge("desloc_eval_step", "Step whose state desloc_eval_loss measured.", new GaugeConfiguration { SuppressInitialValue = true });
         Gauge reduction = metrics.CreateGauge("desloc_reduction_vs_ddp", "DDP-equivalent bytes over bytes sent.");
         Gauge period = metrics.CreateGauge("desloc_sync_period", "Steps between syncs of each state.", new GaugeConfiguration { LabelNames = ["state"] });
         Gauge members = metrics.CreateGauge("desloc_quorum_members", "Replicas in the current quorum.");
@@ -64,6 +67,12 @@ internal sealed class TrainerMetrics
             loss.Set(double.IsNaN(replica.RecentLoss) ? 0 : replica.RecentLoss);
             reduction.Set(double.IsInfinity(ledger.ReductionVsDdp) ? 0 : ledger.ReductionVsDdp);
             members.Set(gate.LastQuorum?.Members.Count ?? 0);
+            if (replica.LastEvaluation is { } evaluation && double.IsFinite(evaluation.Loss))
+            {
+                evalLoss.Set(evaluation.Loss);
+                evalStep.Set(evaluation.Step);
+            }
+
             heals.IncTo(gate.Heals);
             failedRounds.IncTo(gate.FailedRounds);
         });

@@ -3,6 +3,7 @@ using DesLoc.Contract.Wire;
 using DesLoc.Sync.Accounting;
 using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Data;
+using DesLoc.Trainer.Export;
 using DesLoc.Transport.Collectives;
 using static TorchSharp.torch;
 
@@ -59,14 +60,17 @@ internal sealed class InProcessJob : IDisposable
         await Task.WhenAll(running);
         clock.Stop();
 
-        double[] evalLosses = _replicas.Select(r => r.Evaluate()).ToArray();
+        double[] evalLosses = _replicas.Select(r => r.EvaluateAt(r.Step).Loss).ToArray();
+        // Worker 0 of replica 0 holds the job's model as rank 0 of a distributed job would export it.
+        string? exported = _spec.Checkpoint.Path is { } root ? ModelExport.Write(_replicas[0].Model, _spec, ModelExport.DirectoryUnder(root)) : null;
         return new JobResult(
             _spec,
             _replicas[0].ParameterCount,
             evalLosses,
             _replicas.Select(r => r.Ledger.Snapshot()).ToArray(),
             clock.Elapsed,
-            _data.EntropyFloor);
+            _data.EntropyFloor,
+            exported);
     }
 
     public void Dispose()
@@ -102,9 +106,12 @@ public sealed record JobResult(
     IReadOnlyList<double> EvalLosses,
     IReadOnlyList<LedgerSnapshot> Ledgers,
     TimeSpan WallTime,
-    double? EntropyFloor)
+    double? EntropyFloor,
+    string? ExportDirectory = null)
 {
     public double MeanEvalLoss => EvalLosses.Average();
+
+    public double MeanEvalPerplexity => Math.Exp(MeanEvalLoss);
 
     public double StepsPerSecond => Spec.Training.Steps / WallTime.TotalSeconds;
 

@@ -4,18 +4,25 @@ using DesLoc.Sync.Accounting;
 
 namespace DesLoc.Trainer.Training;
 
-/// <summary>Prints one line about once a second while a job runs: step, loss, speed, bytes and reduction vs DDP.</summary>
+/// <summary>Prints one line about once a second while a job runs: step, loss, speed, bytes and reduction vs DDP, and each new held-out loss.</summary>
 internal sealed class ProgressPrinter : IDisposable
 {
     private readonly InProcessJob _job;
     private readonly JobSpec _spec;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    // Held-out losses per step until every replica's worker 0 has reported one: (reports, their sum).
+    private readonly Dictionary<long, (int Count, double Sum)> _evaluations = [];
 
     public ProgressPrinter(InProcessJob job, JobSpec spec)
     {
         _job = job;
         _spec = spec;
+        foreach (ReplicaTrainer worker in job.Replicas.Where(w => w.Worker == 0))
+        {
+            worker.Evaluated += OnEvaluated;
+        }
+
         _loop = Task.Run(LoopAsync);
     }
 
@@ -46,6 +53,32 @@ internal sealed class ProgressPrinter : IDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    /// <summary>
+    /// Called on a worker's training thread after each of its evaluations: once every replica's worker 0 has evaluated
+    /// a step, prints their mean held-out loss and its perplexity (at once, so a fast job shows every evaluation).
+    /// </summary>
+    private void OnEvaluated(Evaluation evaluation)
+    {
+        double? mean = null;
+        lock (_evaluations)
+        {
+            (int count, double sum) = _evaluations.GetValueOrDefault(evaluation.Step);
+            (count, sum) = (count + 1, sum + evaluation.Loss);
+            _evaluations[evaluation.Step] = (count, sum);
+            if (count == _spec.Replicas)
+            {
+                mean = sum / count;
+                _evaluations.Remove(evaluation.Step);
+            }
+        }
+
+        if (mean is { } loss)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"step {evaluation.Step,6}/{_spec.Training.Steps} | held-out loss {loss,7:0.0000} | perplexity {Math.Exp(loss):0.00}"));
         }
     }
 

@@ -20,6 +20,13 @@ internal delegate ISyncStrategy StrategyFactory(ICollective collective, int para
 /// Where a worker sits in its replica (DESIGN.md §6): its index, and the fast tier over which the replica's workers
 /// average their gradients every step (none with one worker per replica).
 /// </summary>
+/// <summary>A held-out loss and the step whose state it measured.</summary>
+internal sealed record Evaluation(long Step, double Loss)
+{
+    /// <summary>exp(loss): the loss in the units of a vocabulary size (1 is perfect; a uniform guess scores the vocabulary).</summary>
+    public double Perplexity => Math.Exp(Loss);
+}
+
 internal sealed record WorkerPlace(int Index, ICollective? FastTier)
 {
     public static WorkerPlace Alone { get; } = new(0, null);
@@ -53,6 +60,8 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     private long _completedSteps;
     private double _recentLoss = double.NaN;
     private (long SwitchStep, Dictionary<string, int> Periods)? _periodChange;
+    // Written by the training loop, read by status and metrics on other threads: a reference swap is atomic.
+    private Evaluation? _lastEvaluation;
 
     /// <summary>Builds the replica; the caller seeds torch's generator first so every replica starts from the same model.</summary>
     public ReplicaTrainer(JobSpec spec, ITokenSource data, ICollective collective, Device device, StrategyFactory? strategyFactory = null, WorkerPlace? place = null)
@@ -91,6 +100,15 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
 
     /// <summary>Mean training loss over the recent gradient steps (an exponential average).</summary>
     public double RecentLoss => Volatile.Read(ref _recentLoss);
+
+    /// <summary>The model itself (to export it once training is over).</summary>
+    public nn.Module<Tensor, Tensor> Model => _model;
+
+    /// <summary>The latest held-out loss this worker computed, if any (during training or at its end).</summary>
+    public Evaluation? LastEvaluation => Volatile.Read(ref _lastEvaluation);
+
+    /// <summary>Raised on the training loop's thread after each evaluation during training and at its end.</summary>
+    public event Action<Evaluation>? Evaluated;
 
     public TimeSpan SyncTime => _syncClock.Elapsed;
 
@@ -208,6 +226,11 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
 
                     Interlocked.Exchange(ref _completedSteps, step);
                     gate.StepCompleted(this, step);
+                    if (EvaluatesAt(step))
+                    {
+                        EvaluateAt(step);
+                    }
+
                     step++;
                     stage = Stage.Compute;
                     break;
@@ -368,6 +391,23 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         FastTier,
         AfterBackward,
         AfterStep,
+    }
+
+    /// <summary>
+    /// Whether this worker evaluates after <paramref name="step"/>: every training.evalEverySteps steps, worker 0 of
+    /// each replica only (its siblings hold the same model). The last step's evaluation is the caller's.
+    /// </summary>
+    public bool EvaluatesAt(long step) =>
+        _place.Index == 0 && _spec.Training.EvalEverySteps > 0 && _spec.Training.EvalBatches > 0
+        && step < _spec.Training.Steps && step % _spec.Training.EvalEverySteps == 0;
+
+    /// <summary>Evaluates the current state as that of <paramref name="step"/>, records it and raises <see cref="Evaluated"/>.</summary>
+    public Evaluation EvaluateAt(long step)
+    {
+        var evaluation = new Evaluation(step, Evaluate());
+        Volatile.Write(ref _lastEvaluation, evaluation);
+        Evaluated?.Invoke(evaluation);
+        return evaluation;
     }
 
     /// <summary>Mean cross-entropy over the held-out batches, without gradients.</summary>
