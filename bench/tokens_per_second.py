@@ -131,7 +131,10 @@ def tokens_per_second(model_type, precision, threads, steps, warmup, corpus):
 def main():
     steps, warmup, output = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[7])
     corpus = torch.tensor(list(Path(__file__).with_name("data").joinpath("tinyshakespeare-32k.txt").read_bytes()), dtype=torch.long)
-    results = {"version": float(".".join(torch.__version__.split(".")[:2]))}
+    # Debian's torch calls whatever libblas.so.3 the alternatives system picks; netlib's reference BLAS is unoptimised.
+    blas = Path("/etc/alternatives/libblas.so.3-x86_64-linux-gnu")
+    reference_blas = blas.exists() and blas.resolve().parent.name == "blas"
+    results = {"version": float(".".join(torch.__version__.split(".")[:2])), "reference_blas": float(reference_blas)}
     for model_type in ("gpt", "llama"):
         for threads in (1, 2):
             for precision in ("fp32", "bf16"):

@@ -29,7 +29,8 @@ internal static class TokensPerSecondBenchmark
         var shape = new ModelShape(int.Parse(args[3], s_text), int.Parse(args[4], s_text), int.Parse(args[5], s_text), int.Parse(args[6], s_text));
         Dictionary<string, double> pytorch = JsonSerializer.Deserialize<Dictionary<string, double>>(await File.ReadAllTextAsync(args[7]))!;
         string output = args[8];
-        double peakPerCore = PeakFlopsPerCore(out string peakText);
+        double peakPerCore = PeakFlopsPerCore(out string peakText, out bool bf16Instructions);
+        string loadBefore = LoadAverage();
 
         var table = new StringBuilder();
         table.AppendLine(string.Create(s_text, $"One worker, bytes of bench/data/tinyshakespeare-32k.txt (vocab 256), dim {shape.Dim}, {shape.Layers} layers, {Heads} heads, context {shape.Context}, batch {shape.Batch}: {shape.Batch * shape.Context} tokens a step; forward, backward and AdamW; {steps} steps timed after {warmup} warm-up steps. PyTorch is Debian's python3-torch {pytorch.GetValueOrDefault("version"):0.##} with the same architecture (bench/tokens_per_second.py)."));
@@ -57,6 +58,20 @@ internal static class TokensPerSecondBenchmark
                     Console.WriteLine(line);
                 }
             }
+        }
+
+        table.AppendLine();
+        table.AppendLine(string.Create(s_text, $"Load average (1, 5, 15 min) before: {loadBefore}; after: {LoadAverage()}. With more runnable tasks than the 2 cores, other work shared the machine and every figure is low and noisy: rerun on a quiet machine."));
+        if (!bf16Instructions)
+        {
+            table.AppendLine();
+            table.AppendLine("bf16 is slower than fp32 here (about a tenth of its tokens/s), not 1.5x faster: this CPU has no bf16 arithmetic (no avx512_bf16, no AMX, no AVX-512 at all; AVX2 only, against what the issue expected), so libtorch's bfloat16 kernels have no fast path (about 1 GFLOP/s here, against 11-17 GFLOP/s for float32 through its MKL/oneDNN kernels; the master-weight copies are a few MB a step and do not explain it). bf16 can only win where the hardware multiplies bf16 (AVX-512 BF16, AMX, a GPU); on this machine train in fp32. What bf16 gives everywhere is sync.compression's half-size payloads, which an fp32 job can use too.");
+        }
+
+        if (pytorch.GetValueOrDefault("reference_blas") > 0)
+        {
+            table.AppendLine();
+            table.AppendLine("PyTorch's float32 column measures Debian's reference BLAS: python3-torch is built with BLAS_INFO=generic and this machine's libblas.so.3 is netlib's unoptimised one (OpenBLAS is not installed), so its float32 matmuls run at a small fraction of the core's peak; TorchSharp's libtorch brings its own MKL/oneDNN kernels. PyTorch 1.13 also lacks the fused scaled-dot-product attention, so the script uses the plain masked softmax.");
         }
 
         await ResultsFile.WriteAsync(output, "Tokens per second", string.Create(s_text, $"bash bench/tokens-per-second.sh {steps} {warmup} {shape.Dim} {shape.Layers} {shape.Context} {shape.Batch}"), table.ToString());
@@ -104,7 +119,10 @@ internal static class TokensPerSecondBenchmark
     /// AVX-512 ports). Without avx512_bf16 the CPU has no bf16 arithmetic: bf16 kernels widen to float32, so bf16's
     /// peak is the same; its gain can only come from moving half the bytes.
     /// </summary>
-    private static double PeakFlopsPerCore(out string text)
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+
+    private static double PeakFlopsPerCore(out string text, out bool bf16Instructions)
     {
         string info = File.Exists("/proc/cpuinfo") ? File.ReadAllText("/proc/cpuinfo") : "";
         string Field(string name) => info.Split('\n').FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "";
@@ -114,6 +132,7 @@ internal static class TokensPerSecondBenchmark
         const int fmaUnits = 2;
         double peak = ghz * 1e9 * lanes * 2 * fmaUnits;
         bool bf16 = flags.Contains("avx512_bf16") || flags.Contains("amx_bf16");
+        bf16Instructions = bf16;
         text = string.Create(s_text,
             $"CPU: {Field("model name")} (family {Field("cpu family")}, model {Field("model")}), {ghz:0.00} GHz as /proc/cpuinfo reports it, {(lanes == 16 ? "AVX-512" : lanes == 8 ? "AVX2" : "SSE")}, {(bf16 ? "with" : "no")} bf16 instructions (avx512_bf16/amx_bf16 {(bf16 ? "present" : "absent")}). Peak per core = {ghz:0.00} GHz x {lanes} float32 lanes x 2 (FMA) x {fmaUnits} FMA units = {peak / 1e9:0.0} GFLOP/s; with 2 threads, twice that.");
         return peak;

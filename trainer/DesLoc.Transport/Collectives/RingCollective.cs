@@ -145,8 +145,15 @@ public sealed class RingCollective : ICollective
         // With float32 no copy: the link sends straight from the training buffer, which this step does not write.
         using IMemoryOwner<byte> encoded = _format.Encode(send);
         Task sending = op.SendAsync(step, encoded.Memory);
-        await ReceiveAsync(op, step, receive, _format, accumulate);
-        await sending;
+        try
+        {
+            await ReceiveAsync(op, step, receive, _format, accumulate);
+        }
+        finally
+        {
+            // The encoded buffer lives until the send is done, whatever the receive did.
+            await sending;
+        }
     }
 
     /// <summary>Decodes the values of one step into <paramref name="receive"/>, adding them or replacing it; pieces may split a value.</summary>
