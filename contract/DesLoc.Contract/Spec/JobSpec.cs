@@ -40,6 +40,10 @@ public record JobSpec
     public FaultToleranceSpec FaultTolerance { get; init; } = new();
 
     public TransportSpec Transport { get; init; } = new();
+
+    /// <summary>How float state travels between replicas: <see cref="SyncSpec.Compression"/>, else bf16 when training in bf16, else none.</summary>
+    [JsonIgnore]
+    public string EffectiveSyncCompression => Sync.Compression ?? (Training.Precision == TrainingSpec.Bf16 ? SyncSpec.Bf16Compression : SyncSpec.NoCompression);
 }
 
 [Description("A decoder-only language model: GPT-2 style (gpt) or Llama style (llama).")]
@@ -129,6 +133,12 @@ public sealed record SyntheticSpec
 
 public sealed record TrainingSpec
 {
+    /// <summary>Float32 weights, activations and optimizer state.</summary>
+    public const string Fp32 = "fp32";
+
+    /// <summary>bfloat16 weights and activations for forward and backward; float32 master weights, gradients and AdamW state.</summary>
+    public const string Bf16 = "bf16";
+
     [Range(1, int.MaxValue)]
     public int Steps { get; init; } = 400;
 
@@ -167,6 +177,10 @@ public sealed record TrainingSpec
     [Description("Intra-op threads of each worker process. 1 suits several workers sharing a machine's cores (more threads then collapse throughput); give a worker that has the machine to itself its cores.")]
     [Range(1, 256)]
     public int Threads { get; init; } = 1;
+
+    [Description("fp32: everything in float32. bf16: the model computes forward and backward in bfloat16 (a bfloat16 copy of the weights); float32 master weights, gradients and AdamW state are what the optimizer steps and the replicas sync; the loss is taken in float32.")]
+    [AllowedValues(Fp32, Bf16)]
+    public string Precision { get; init; } = Fp32;
 
     [Description("Held-out batches per replica for the evaluation loss at the end of training.")]
     [Range(0, 100000)]

@@ -7,13 +7,16 @@ namespace DesLoc.Contract.Spec;
 /// that cannot fit is refused with the numbers instead of sitting at step 0 until it is killed. Parameters are counted
 /// exactly (a test checks the count against the models the trainer builds); the rest is float32 state per parameter
 /// (weights, gradients, AdamW's two moments, what the sync algorithm and the fault-tolerant exchange keep), the
-/// activations of one batch, and the runtime itself.
+/// activations of one batch, and the runtime itself. Training in bf16 adds the model's bfloat16 copy of the weights
+/// and its bfloat16 gradients beside the float32 master ones, and halves the activations.
 /// </summary>
 public sealed record MemoryEstimate(
     long Parameters, long Weights, long Gradients, long OptimizerState, long SyncState, long Activations, long Runtime)
 {
     /// <summary>.NET, libtorch and the gRPC servers of an idle worker (about 0.4 GiB measured for a tiny job, rounded up).</summary>
     public const long RuntimeBytes = 512L << 20;
+
+    private const int BFloat16Bytes = 2;
 
     public long TotalBytes => Weights + Gradients + OptimizerState + SyncState + Activations + Runtime;
 
@@ -30,10 +33,12 @@ public sealed record MemoryEstimate(
         ModelSpec model = spec.Model;
         long parameters = ParameterCount(model, model.Vocab ?? dataVocab);
         long vector = parameters * sizeof(float);
+        // bf16: the model's bfloat16 weights and gradients sit beside the float32 master ones.
+        long modelCopy = spec.Training.Precision == TrainingSpec.Bf16 ? parameters * BFloat16Bytes : 0;
         return new MemoryEstimate(
             parameters,
-            Weights: vector,
-            Gradients: vector,
+            Weights: vector + modelCopy,
+            Gradients: vector + modelCopy,
             OptimizerState: 2 * vector,
             SyncState: SyncVectors(spec) * vector,
             Activations: ActivationBytes(spec, model.Vocab ?? dataVocab),
@@ -82,9 +87,10 @@ public sealed record MemoryEstimate(
     }
 
     /// <summary>
-    /// One batch's activations kept for the backward pass, in float32: per layer s·b·h·(34 + 5·a·s/h) half-precision
-    /// bytes (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models", eq. 1), doubled
-    /// for float32, plus the logits and their gradient (b·s·V floats each, twice for the softmax).
+    /// One batch's activations kept for the backward pass: per layer s·b·h·(34 + 5·a·s/h) half-precision bytes
+    /// (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models", eq. 1), doubled for
+    /// float32 (as is for bf16), plus the logits and their gradient (b·s·V floats each, twice for the softmax; float32
+    /// in both precisions, since the loss is taken in float32).
     /// </summary>
     private static long ActivationBytes(JobSpec spec, int vocab)
     {
@@ -92,7 +98,8 @@ public sealed record MemoryEstimate(
         double b = spec.Training.BatchSize;
         double h = spec.Model.Dim;
         double a = spec.Model.Heads;
-        double perLayer = 2 * s * b * h * (34 + (5 * a * s / h));
+        double bytesPerHalf = spec.Training.Precision == TrainingSpec.Bf16 ? 1 : 2;
+        double perLayer = bytesPerHalf * s * b * h * (34 + (5 * a * s / h));
         double logits = 4 * s * b * vocab * sizeof(float);
         return (long)((spec.Model.Layers * perLayer) + logits);
     }

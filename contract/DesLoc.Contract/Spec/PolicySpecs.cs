@@ -7,6 +7,16 @@ namespace DesLoc.Contract.Spec;
 [Description("How the operator tunes the sync periods.")]
 public sealed record SyncSpec
 {
+    /// <summary>Float32 values on the wire.</summary>
+    public const string NoCompression = "none";
+
+    /// <summary>bfloat16 values on the wire (rounded to nearest even), summed in float32: half the bytes.</summary>
+    public const string Bf16Compression = "bf16";
+
+    [Description("How parameters, moments and pseudo-gradients travel between replicas: none (float32) or bf16 (rounded to nearest even, summed in float32, half the bytes; every replica ends with the same values). Defaults to bf16 when training.precision is bf16, else none. DCT momentum's coefficients are sent as they are.")]
+    [AllowedValues(NoCompression, Bf16Compression)]
+    public string? Compression { get; init; }
+
     public AdaptiveSyncSpec Adaptive { get; init; } = new();
 }
 

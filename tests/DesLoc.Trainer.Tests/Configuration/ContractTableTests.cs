@@ -25,6 +25,9 @@ public sealed class ContractTableTests
     public static TheoryData<string, string[]> Manifests => new()
     {
         { "{}", [] },
+        { """{"training": {"precision": "bf16"}, "sync": {"compression": "none"}}""", [] },
+        { """{"training": {"precision": "fp16"}}""", ["spec.training.precision"] },
+        { """{"sync": {"compression": "int8"}}""", ["spec.sync.compression"] },
         { """{"replicas": 8, "minReplicas": 6, "algorithm": {"type": "DESLOC", "desloc": {"kx": 16, "ku": 48, "kv": 96}}}""", [] },
         { """{"algorithm": {"desloc": {"kx": -1}}}""", ["spec.algorithm.desloc.kx"] },
         { """{"algorithm": {"desloc": {"kx": 16, "ku": 40}}}""", ["spec.algorithm.desloc.ku"] },

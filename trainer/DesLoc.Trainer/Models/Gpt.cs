@@ -15,7 +15,7 @@ internal sealed class Gpt : nn.Module<Tensor, Tensor>
     private readonly ModuleList<TransformerBlock> _blocks;
     private readonly LayerNorm _finalNorm;
     private readonly Linear _head;
-    private readonly Tensor _positions;
+    private readonly long[] _positions;
 
     public Gpt(ModelSpec spec, int vocab)
         : base("gpt")
@@ -27,9 +27,9 @@ internal sealed class Gpt : nn.Module<Tensor, Tensor>
         _blocks = nn.ModuleList(Enumerable.Range(0, spec.Layers).Select(i => new TransformerBlock($"block{i}", spec.Dim, spec.Heads)).ToArray());
         _finalNorm = nn.LayerNorm(spec.Dim);
         _head = nn.Linear(spec.Dim, vocab);
-        // Built once: arange per forward pass would make temporary native scalars on every step (see Scalars).
-        _positions = arange(spec.Context, dtype: ScalarType.Int64);
-        register_buffer("positions", _positions, persistent: false);
+        // Indices, not an arange per pass (that would make temporary native scalars, see Scalars), and not an int64
+        // buffer: module.to(bfloat16), for bf16 training, converts every buffer.
+        _positions = [.. Enumerable.Range(0, spec.Context).Select(i => (long)i)];
         RegisterComponents();
         InitializeWeights();
     }
@@ -41,7 +41,7 @@ internal sealed class Gpt : nn.Module<Tensor, Tensor>
     /// <summary>Logits of shape [batch, time, vocab] for tokens of shape [batch, time].</summary>
     public override Tensor forward(Tensor tokens)
     {
-        Tensor positions = get_buffer("positions")!.narrow(0, 0, tokens.shape[1]);
+        Tensor positions = tensor(_positions, device: tokens.device).narrow(0, 0, tokens.shape[1]);
         Tensor x = _tokenEmbedding.call(tokens).add(_positionEmbedding.call(positions), Scalars.One);
         foreach (TransformerBlock block in _blocks)
         {

@@ -42,9 +42,10 @@ internal sealed class Llama : nn.Module<Tensor, Tensor>
     {
         long time = tokens.shape[1];
         // Read through get_buffer: module.to(device) replaces the buffers.
-        Tensor cos = get_buffer("rope_cos")!.narrow(0, 0, time);
-        Tensor sin = get_buffer("rope_sin")!.narrow(0, 0, time);
         Tensor x = _tokenEmbedding.call(tokens);
+        // In the model's type (bf16 training): the tables are float32 buffers, and a float32 factor would promote q and k.
+        Tensor cos = get_buffer("rope_cos")!.narrow(0, 0, time).to(x.dtype);
+        Tensor sin = get_buffer("rope_sin")!.narrow(0, 0, time).to(x.dtype);
         foreach (LlamaBlock block in _blocks)
         {
             x = block.call(x, cos, sin);

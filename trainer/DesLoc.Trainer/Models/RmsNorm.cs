@@ -22,8 +22,12 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input) =>
-        input.mul(input.square().mean([-1], keepdim: true).add(_eps).rsqrt()).mul(_weight);
+    /// <summary>Normalises in float32 (as Hugging Face's LlamaRMSNorm), returning the input's type: bf16's mean of squares is too coarse.</summary>
+    public override Tensor forward(Tensor input)
+    {
+        Tensor x = input.to(ScalarType.Float32);
+        return x.mul(x.square().mean([-1], keepdim: true).add(_eps).rsqrt()).to(input.dtype).mul(_weight);
+    }
 
     protected override void Dispose(bool disposing)
     {

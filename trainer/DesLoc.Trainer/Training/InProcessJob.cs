@@ -31,7 +31,9 @@ internal sealed class InProcessJob : IDisposable
         _data = TokenSources.Create(spec);
         Device target = device ?? Devices.Preferred();
         var topology = new JobTopology(spec.Replicas, spec.WorkersPerReplica);
-        InMemoryCollectiveGroup[] shards = [.. Enumerable.Range(0, topology.WorkersPerReplica).Select(_ => new InMemoryCollectiveGroup(topology.Replicas))];
+        // Between replicas float state travels as sync.compression says; the fast tier inside a replica stays float32.
+        WireFormat interFormat = WireFormat.For(spec.EffectiveSyncCompression);
+        InMemoryCollectiveGroup[] shards = [.. Enumerable.Range(0, topology.WorkersPerReplica).Select(_ => new InMemoryCollectiveGroup(topology.Replicas, interFormat))];
         InMemoryCollectiveGroup[] fastTiers = topology.WorkersPerReplica == 1
             ? []
             : [.. Enumerable.Range(0, topology.Replicas).Select(_ => new InMemoryCollectiveGroup(topology.WorkersPerReplica))];

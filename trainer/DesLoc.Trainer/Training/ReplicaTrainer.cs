@@ -44,6 +44,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     private readonly ITokenSource _data;
     private readonly Device _device;
     private readonly nn.Module<Tensor, Tensor> _model;
+    private readonly MasterWeights? _masterWeights;
     private readonly SyncableAdamW _optimizer;
     private readonly TorchReplica _replica;
     private readonly ISyncStrategy _strategy;
@@ -74,7 +75,9 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         _model = LanguageModels.Create(spec.Model, spec.Model.Vocab ?? data.Vocab);
         _model.to(device);
         TrainingSpec training = spec.Training;
-        _optimizer = new SyncableAdamW(_model.parameters(), new AdamWSettings(training.Beta1, training.Beta2, 1e-8, training.WeightDecay));
+        // bf16: the optimizer, the sync algorithms, heal and checkpoints all see the float32 master weights.
+        _masterWeights = training.Precision == TrainingSpec.Bf16 ? new MasterWeights(_model) : null;
+        _optimizer = new SyncableAdamW(_masterWeights?.Parameters ?? _model.parameters(), new AdamWSettings(training.Beta1, training.Beta2, 1e-8, training.WeightDecay));
         _replica = new TorchReplica(_optimizer);
         _strategy = strategyFactory?.Invoke(collective, _replica.ParameterCount)
             ?? SyncStrategies.Create(spec.Algorithm, collective, _replica.ParameterCount, (ulong)training.Seed);
@@ -419,6 +422,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         }
 
         double total = 0;
+        _masterWeights?.CopyToModel();
         _model.eval();
         using (no_grad())
         {
@@ -437,6 +441,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     public void Dispose()
     {
         _optimizer.Dispose();
+        _masterWeights?.Dispose();
         _model.Dispose();
     }
 
@@ -455,6 +460,8 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
             _optimizer.ZeroGrad();   // in a scope: the in-place op's result wrappers are freed with it
         }
 
+        // The master weights may have moved since the last pass (the optimizer, a sync, a heal).
+        _masterWeights?.CopyToModel();
         float total = 0;
         // Held alive across the native calls (see Scalars).
         using Scalar scale = (1.0 / micro).ToScalar();
@@ -464,6 +471,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
             _data.TrainBatch(Rank, index, ((_place.Index * micro) + m) * rows, _inputs, _targets);
             Tensor loss = Loss();
             (micro == 1 ? loss : loss.mul(scale)).backward();
+            _masterWeights?.AccumulateGradients();
             total += loss.item<float>();
         }
 
@@ -482,7 +490,8 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         long[] shape = [_spec.Training.BatchSize, _spec.Model.Context];
         Tensor inputs = tensor(_inputs, shape).to(_device);
         Tensor targets = tensor(_targets, shape).to(_device);
-        Tensor logits = _model.call(inputs);
+        // The loss in float32 whatever the model computes in: log-softmax over the vocabulary needs the mantissa.
+        Tensor logits = _model.call(inputs).to(ScalarType.Float32);
         return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1));
     }
 

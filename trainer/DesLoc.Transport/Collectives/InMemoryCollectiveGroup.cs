@@ -7,8 +7,10 @@ namespace DesLoc.Transport.Collectives;
 /// <summary>
 /// N replicas in one process meeting at rendezvous points. Each member numbers its calls; the k-th call of
 /// every member forms round k. The last member to arrive computes the result (summing in rank order, so
-/// results are deterministic and identical on every rank) and releases the others. Wire bytes are what the
-/// ring algorithms would send (<see cref="RingTraffic"/>), so accounting matches the gRPC collective.
+/// results are deterministic and identical on every rank) and releases the others. Float values are rounded as the
+/// <see cref="WireFormat"/> carries them (each contribution as sent, the mean and a broadcast as received) and summed
+/// in float32; wire bytes are what the ring algorithms would send in that format (<see cref="RingTraffic"/>), so
+/// values and accounting match the ring collective's.
 /// </summary>
 public sealed class InMemoryCollectiveGroup
 {
@@ -16,14 +18,18 @@ public sealed class InMemoryCollectiveGroup
     private readonly Member[] _members;
     private volatile Exception? _abortReason;
 
-    public InMemoryCollectiveGroup(int worldSize)
+    public InMemoryCollectiveGroup(int worldSize, WireFormat? format = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(worldSize, 1);
         WorldSize = worldSize;
+        Format = format ?? WireFormat.Uncompressed;
         _members = Enumerable.Range(0, worldSize).Select(rank => new Member(this, rank)).ToArray();
     }
 
     public int WorldSize { get; }
+
+    /// <summary>How float buffers travel.</summary>
+    public WireFormat Format { get; }
 
     /// <summary>The collective seen by replica <paramref name="rank"/>.</summary>
     public ICollective this[int rank] => _members[rank];
@@ -42,7 +48,8 @@ public sealed class InMemoryCollectiveGroup
     {
         ThrowIfAborted();
         long sequence = member.NextSequence();
-        Round round = _rounds.GetOrAdd(sequence, _ => new Round(WorldSize));
+        // Alone, nothing travels: the ring leaves the buffer as it is, and so does this group.
+        Round round = _rounds.GetOrAdd(sequence, _ => new Round(WorldSize, WorldSize == 1 ? WireFormat.Uncompressed : Format));
         round.Arrive(member.Rank, contribution);
         ThrowIfAborted();
         await round.Completion.WaitAsync(cancellationToken);
@@ -71,7 +78,7 @@ public sealed class InMemoryCollectiveGroup
 
     private sealed record Contribution(Operation Operation, Memory<float> Floats, ReadOnlyMemory<byte> Bytes, int Root);
 
-    private sealed class Round(int worldSize)
+    private sealed class Round(int worldSize, WireFormat format)
     {
         private readonly Lock _gate = new();
         private readonly Contribution?[] _contributions = new Contribution?[worldSize];
@@ -129,16 +136,21 @@ public sealed class InMemoryCollectiveGroup
             {
                 case Operation.AllReduceMean:
                     float[] sum = new float[first.Floats.Length];
+                    float[] sent = new float[first.Floats.Length];
                     foreach (Contribution? contribution in _contributions)
                     {
-                        TensorPrimitives.Add(sum, contribution!.Floats.Span, sum);
+                        contribution!.Floats.Span.CopyTo(sent);
+                        format.RoundInPlace(sent);
+                        TensorPrimitives.Add(sum, sent, sum);
                     }
 
                     TensorPrimitives.Divide(sum, _contributions.Length, sum);
+                    format.RoundInPlace(sum);
                     Floats = sum;
                     break;
                 case Operation.Broadcast:
                     Floats = _contributions[first.Root]!.Floats.ToArray();
+                    format.RoundInPlace(Floats);
                     break;
                 case Operation.AllGather:
                     Payloads = _contributions.Select(c => (ReadOnlyMemory<byte>)c!.Bytes.ToArray()).ToArray();
@@ -161,7 +173,7 @@ public sealed class InMemoryCollectiveGroup
         {
             Round round = await group.RendezvousAsync(this, new(Operation.AllReduceMean, buffer, default, 0), cancellationToken);
             round.Floats.CopyTo(buffer);
-            return RingTraffic.AllReduceBytes(buffer.Length, sizeof(float), WorldSize, Rank);
+            return RingTraffic.AllReduceBytes(buffer.Length, group.Format.BytesPerValue, WorldSize, Rank);
         }
 
         public async ValueTask<GatherResult> AllGatherAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
@@ -177,7 +189,7 @@ public sealed class InMemoryCollectiveGroup
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(root, WorldSize);
             Round round = await group.RendezvousAsync(this, new(Operation.Broadcast, buffer, default, root), cancellationToken);
             round.Floats.CopyTo(buffer);
-            return RingTraffic.BroadcastBytes((long)buffer.Length * sizeof(float), WorldSize, root, Rank);
+            return RingTraffic.BroadcastBytes((long)buffer.Length * group.Format.BytesPerValue, WorldSize, root, Rank);
         }
     }
 }

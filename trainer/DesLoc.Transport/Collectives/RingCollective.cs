@@ -2,7 +2,6 @@ using DesLoc.Contract.Collectives;
 using System.Buffers;
 using System.Diagnostics;
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using DesLoc.Transport.Membership;
 
 namespace DesLoc.Transport.Collectives;
@@ -10,28 +9,35 @@ namespace DesLoc.Transport.Collectives;
 /// <summary>
 /// Ring collectives between processes over an <see cref="IRingLink"/> (sockets or gRPC streams). All-reduce is
 /// reduce-scatter then all-gather, so each rank sends 2(W−1)/W of the buffer, the bandwidth-optimal amount; the
-/// chunk owner divides by W once, so every rank ends with bit-identical means. Members are those of
+/// chunk owner divides by W once, so every rank ends with bit-identical means. Values travel in a <see cref="WireFormat"/>
+/// and are summed in float32; the owner of a reduced chunk, and a broadcast's root, round their own copy as their
+/// receivers decode it, so every rank still ends bit-identical. Members are those of
 /// <see cref="Quorum"/>; any failure, or no progress within the timeout, is a <see cref="RoundFailedException"/>.
 /// </summary>
 public sealed class RingCollective : ICollective
 {
     private readonly IRingLink _link;
     private readonly TimeSpan _operationTimeout;
+    private readonly WireFormat _format;
     private ulong _operation;
     private QuorumView _quorum;
 
     /// <summary>The collective of rank <paramref name="rank"/>; until the first quorum its view is the whole configured group.</summary>
-    public RingCollective(int rank, int configuredWorldSize, IRingLink link, TimeSpan operationTimeout)
-        : this(rank, [.. Enumerable.Range(0, configuredWorldSize)], link, operationTimeout)
+    public RingCollective(int rank, int configuredWorldSize, IRingLink link, TimeSpan operationTimeout, WireFormat? format = null)
+        : this(rank, [.. Enumerable.Range(0, configuredWorldSize)], link, operationTimeout, format)
     {
     }
 
-    /// <summary>The collective of global rank <paramref name="rank"/> in a ring of <paramref name="configuredMembers"/> (global ranks, ascending) until the first quorum.</summary>
-    public RingCollective(int rank, IReadOnlyList<int> configuredMembers, IRingLink link, TimeSpan operationTimeout)
+    /// <summary>
+    /// The collective of global rank <paramref name="rank"/> in a ring of <paramref name="configuredMembers"/> (global ranks, ascending) until the first quorum;
+    /// float buffers travel in <paramref name="format"/> (float32 unless given).
+    /// </summary>
+    public RingCollective(int rank, IReadOnlyList<int> configuredMembers, IRingLink link, TimeSpan operationTimeout, WireFormat? format = null)
     {
         Rank = rank;
         _link = link;
         _operationTimeout = operationTimeout;
+        _format = format ?? WireFormat.Uncompressed;
         _quorum = new QuorumView(0, configuredMembers);
     }
 
@@ -72,6 +78,7 @@ public sealed class RingCollective : ICollective
             // This rank now holds the full sum of chunk position+1: turn it into the mean before sharing it.
             Memory<float> owned = Chunk(buffer, Mod(position + 1, world), world);
             TensorPrimitives.Divide(owned.Span, world, owned.Span);
+            _format.RoundInPlace(owned.Span);
             for (int step = 0; step < world - 1; step++)
             {
                 await ExchangeAsync(op, (uint)(world - 1 + step), Chunk(buffer, Mod(position + 1 - step, world), world), Chunk(buffer, Mod(position - step, world), world), accumulate: false);
@@ -118,77 +125,82 @@ public sealed class RingCollective : ICollective
         {
             if (position != rootPosition)
             {
-                int offset = 0;
-                await op.ReceiveAsync(0, piece =>
-                {
-                    piece.CopyTo(MemoryMarshal.AsBytes(buffer.Span)[offset..]);
-                    offset += piece.Length;
-                });
+                await ReceiveAsync(op, 0, buffer, _format, accumulate: false);
+            }
+            else
+            {
+                _format.RoundInPlace(buffer.Span);
             }
 
             if (Mod(position + 1, world) != rootPosition)
             {
-                using var view = new FloatBytes(buffer);
-                await op.SendAsync(0, view.Memory);
+                using IMemoryOwner<byte> encoded = _format.Encode(buffer);
+                await op.SendAsync(0, encoded.Memory);
             }
         }, cancellationToken);
     }
 
-    private static async Task ExchangeAsync(IRingOperation op, uint step, Memory<float> send, Memory<float> receive, bool accumulate)
+    private async Task ExchangeAsync(IRingOperation op, uint step, Memory<float> send, Memory<float> receive, bool accumulate)
     {
-        // No copy: the link sends straight from the training buffer, which this step does not write.
-        using var view = new FloatBytes(send);
-        Task sending = op.SendAsync(step, view.Memory);
+        // With float32 no copy: the link sends straight from the training buffer, which this step does not write.
+        using IMemoryOwner<byte> encoded = _format.Encode(send);
+        Task sending = op.SendAsync(step, encoded.Memory);
+        try
+        {
+            await ReceiveAsync(op, step, receive, _format, accumulate);
+        }
+        finally
+        {
+            // The encoded buffer lives until the send is done, whatever the receive did.
+            await sending;
+        }
+    }
+
+    /// <summary>Decodes the values of one step into <paramref name="receive"/>, adding them or replacing it; pieces may split a value.</summary>
+    private static async Task ReceiveAsync(IRingOperation op, uint step, Memory<float> receive, WireFormat format, bool accumulate)
+    {
+        int valueBytes = format.BytesPerValue;
         int offset = 0;
         int carried = 0;
-        byte[] partial = new byte[sizeof(float)];
+        byte[] partial = new byte[valueBytes];
         await op.ReceiveAsync(step, piece =>
         {
-            // Pieces may split a float: complete a carried partial float first.
+            // Complete a carried partial value first.
             if (carried > 0)
             {
-                int take = Math.Min(sizeof(float) - carried, piece.Length);
+                int take = Math.Min(valueBytes - carried, piece.Length);
                 piece[..take].CopyTo(partial.AsSpan(carried));
                 carried += take;
                 piece = piece[take..];
-                if (carried < sizeof(float))
+                if (carried < valueBytes)
                 {
                     return;
                 }
 
-                Apply(MemoryMarshal.Cast<byte, float>(partial));
+                Apply(partial);
                 carried = 0;
             }
 
-            int whole = piece.Length / sizeof(float) * sizeof(float);
-            Apply(MemoryMarshal.Cast<byte, float>(piece[..whole]));
+            int whole = piece.Length / valueBytes * valueBytes;
+            Apply(piece[..whole]);
             piece[whole..].CopyTo(partial);
             carried = piece.Length - whole;
         });
-        await sending;
         if (offset != receive.Length || carried != 0)
         {
             throw new RoundFailedException($"Ring step {step} received {offset} values, expected {receive.Length}.");
         }
 
-        void Apply(ReadOnlySpan<float> values)
+        void Apply(ReadOnlySpan<byte> encoded)
         {
-            if (offset + values.Length > receive.Length)
+            int count = encoded.Length / valueBytes;
+            if (offset + count > receive.Length)
             {
                 throw new RoundFailedException($"Ring step {step} received more than the {receive.Length} values expected.");
             }
 
-            Span<float> target = receive.Span.Slice(offset, values.Length);
-            if (accumulate)
-            {
-                TensorPrimitives.Add(target, values, target);
-            }
-            else
-            {
-                values.CopyTo(target);
-            }
-
-            offset += values.Length;
+            format.Decode(encoded, receive.Span.Slice(offset, count), accumulate);
+            offset += count;
         }
     }
 
