@@ -73,6 +73,27 @@ public sealed class ModelExportTests : IDisposable
     }
 
     [Fact]
+    public async Task Export_AfterBf16Training_WritesTheFloat32MasterWeights()
+    {
+        JobSpec spec = Training.TinyJobs.Spec(new AlgorithmSpec { Type = AlgorithmType.DDP }, steps: 3, replicas: 1)
+            with { Model = new ModelSpec { Type = ModelSpec.Llama, Layers = 1, Dim = 16, Heads = 2, Context = 8 } };
+        spec = spec with { Training = spec.Training with { Precision = TrainingSpec.Bf16 } };
+        random.manual_seed(spec.Training.Seed);
+        using var trainer = new ReplicaTrainer(spec, TokenSources.Create(spec), new InMemoryCollectiveGroup(1)[0], CPU);
+        await trainer.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(1));
+
+        ModelExport.Write(trainer.NamedWeights(), spec, _directory);
+        using ExportedModel read = ModelExport.Read(_directory);
+
+        // The master weights after the last update, bit for bit: not the model's bfloat16 copy, which rounds them
+        // and is refreshed only before the next forward pass.
+        float[] master = new float[trainer.ParameterCount];
+        trainer.State.CopyTo(Sync.Accounting.StateKind.Params, master);
+        float[] exported = [.. read.Model.parameters().SelectMany(p => p.detach().data<float>().ToArray())];
+        Assert.Equal(master, exported);
+    }
+
+    [Fact]
     public void CheckpointExport_WithoutTheStoredSpec_SaysWhy()
     {
         var store = new CheckpointStore(_directory, keep: 1);

@@ -138,7 +138,7 @@ internal static class ReplicaProcess
                 logger.Finished(self, replica.Step, evaluation.Loss);
                 if (self == 0 && spec.Checkpoint.Path is { } exportRoot)
                 {
-                    string exported = ModelExport.Write(replica.Model, spec, ModelExport.DirectoryUnder(exportRoot));
+                    string exported = ModelExport.Write(replica.NamedWeights(), spec, ModelExport.DirectoryUnder(exportRoot));
                     logger.Exported(exported);
                 }
             }

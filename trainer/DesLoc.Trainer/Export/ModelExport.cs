@@ -33,18 +33,26 @@ internal static class ModelExport
     /// </summary>
     public static string? TokenizerOf(DataSpec data) => data.Path is not null ? TokenizerNames.Bytes : null;
 
-    /// <summary>Writes <paramref name="model"/> (built from <paramref name="spec"/>) into <paramref name="directory"/>; returns the directory.</summary>
-    public static string Write(nn.Module<Tensor, Tensor> model, JobSpec spec, string directory)
+    /// <summary>Writes <paramref name="model"/> (built from <paramref name="spec"/>, float32) into <paramref name="directory"/>; returns the directory.</summary>
+    public static string Write(nn.Module<Tensor, Tensor> model, JobSpec spec, string directory) =>
+        Write(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), spec, directory);
+
+    /// <summary>
+    /// Writes a model's weights, by the module's parameter names, into <paramref name="directory"/> as float32; with bf16
+    /// training these are the float32 master weights (<see cref="Training.ReplicaTrainer.NamedWeights"/>), not the
+    /// model's rounded copy. Returns the directory.
+    /// </summary>
+    public static string Write(IEnumerable<(string Name, Tensor Weight)> weights, JobSpec spec, string directory)
     {
         Directory.CreateDirectory(directory);
         var tensors = new List<NamedTensor>();
         int vocab = 0;
-        foreach ((string name, Parameter parameter) in model.named_parameters())
+        foreach ((string name, Tensor parameter) in weights)
         {
             float[] values;
             using (NewDisposeScope())
             {
-                values = parameter.detach().cpu().contiguous().data<float>().ToArray();
+                values = parameter.detach().cpu().to(ScalarType.Float32).contiguous().data<float>().ToArray();
             }
 
             vocab = name == "_tokenEmbedding.weight" ? (int)parameter.shape[0] : vocab;
@@ -73,7 +81,7 @@ internal static class ModelExport
         return directory;
     }
 
-    /// <summary>Reads an export written by <see cref="Write"/>; a missing file, field or tensor is refused by name.</summary>
+    /// <summary>Reads an export written by <c>Write</c>; a missing file, field or tensor is refused by name.</summary>
     public static ExportedModel Read(string directory)
     {
         string configPath = Path.Combine(directory, ConfigFile);

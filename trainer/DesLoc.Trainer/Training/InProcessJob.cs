@@ -64,7 +64,7 @@ internal sealed class InProcessJob : IDisposable
 
         double[] evalLosses = _replicas.Select(r => r.EvaluateAt(r.Step).Loss).ToArray();
         // Worker 0 of replica 0 holds the job's model as rank 0 of a distributed job would export it.
-        string? exported = _spec.Checkpoint.Path is { } root ? ModelExport.Write(_replicas[0].Model, _spec, ModelExport.DirectoryUnder(root)) : null;
+        string? exported = _spec.Checkpoint.Path is { } root ? ModelExport.Write(_replicas[0].NamedWeights(), _spec, ModelExport.DirectoryUnder(root)) : null;
         return new JobResult(
             _spec,
             _replicas[0].ParameterCount,

@@ -107,6 +107,14 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     /// <summary>The model itself (to export it once training is over).</summary>
     public nn.Module<Tensor, Tensor> Model => _model;
 
+    /// <summary>
+    /// The model's weights by parameter name as training holds them: with bf16 the float32 master weights (the model's
+    /// bfloat16 copy is rounded, and refreshed only before the next forward pass), else the model's own.
+    /// </summary>
+    public IEnumerable<(string Name, Tensor Weight)> NamedWeights() => _masterWeights is null
+        ? _model.named_parameters().Select(p => (p.name, (Tensor)p.parameter))
+        : _model.named_parameters().Zip(_masterWeights.Parameters, (p, master) => (p.name, (Tensor)master));
+
     /// <summary>The latest held-out loss this worker computed, if any (during training or at its end).</summary>
     public Evaluation? LastEvaluation => Volatile.Read(ref _lastEvaluation);
 
