@@ -88,6 +88,9 @@ internal static class Corpus
         }
     }
 
+    /// <summary>A UTF-8 string column: Parquet.Net 6 gives such columns as ReadOnlyMemory&lt;char&gt;, or string.</summary>
+    private static bool IsText(DataField field) => field.ClrType == typeof(ReadOnlyMemory<char>) || field.ClrType == typeof(string);
+
     private static async IAsyncEnumerable<string> ParquetAsync(string file, string textField, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ParquetReader reader;
@@ -102,9 +105,9 @@ internal static class Corpus
 
         await using (reader)
         {
-            DataField field = reader.Schema.DataFields.FirstOrDefault(f => f.Name == textField && f.ClrType == typeof(string))
+            DataField field = reader.Schema.DataFields.FirstOrDefault(f => f.Name == textField && IsText(f))
                 ?? throw new PrepareException(
-                    $"{file}: no string column \"{textField}\" (columns: {string.Join(", ", reader.Schema.DataFields.Select(f => f.Name))}); --text-field names the column.");
+                    $"{file}: no string column \"{textField}\" (columns: {string.Join(", ", reader.Schema.DataFields.Select(f => $"{f.Name} ({f.ClrType.Name})"))}); --text-field names the column.");
             for (int group = 0; group < reader.RowGroupCount; group++)
             {
                 string?[] texts;
