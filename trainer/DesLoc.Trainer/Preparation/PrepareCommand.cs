@@ -99,6 +99,8 @@ internal static class PrepareCommand
         }
     }
 
+    private static string Count(long count, string noun) => string.Create(CultureInfo.InvariantCulture, $"{count:N0} {noun}{(count == 1 ? "" : "s")}");
+
     private static void Report(PrepareProgress progress, TimeSpan elapsed, bool terminal)
     {
         string line = string.Create(CultureInfo.InvariantCulture,
@@ -112,9 +114,9 @@ internal static class PrepareCommand
         ShardManifest manifest = result.Manifest;
         long total = result.TrainTokens + result.ValidationTokens;
         return string.Create(CultureInfo.InvariantCulture, $"""
-            Prepared {result.Documents:N0} documents ({ByteFormat.Bytes(result.TextBytes)} of text) into {total:N0} {manifest.Tokenizer} tokens in {result.Elapsed.TotalSeconds:0.0} s ({total / Math.Max(result.Elapsed.TotalSeconds, 1e-3):N0} tokens/s).
-              train       {result.TrainTokens,14:N0} tokens in {manifest.Splits.Train.Count} shards
-              validation  {result.ValidationTokens,14:N0} tokens in {manifest.Splits.Validation.Count} shards
+            Prepared {Count(result.Documents, "document")} ({ByteFormat.Bytes(result.TextBytes)} of text) into {total:N0} {manifest.Tokenizer} tokens in {result.Elapsed.TotalSeconds:0.0} s ({total / Math.Max(result.Elapsed.TotalSeconds, 1e-3):N0} tokens/s).
+              train       {result.TrainTokens,14:N0} tokens in {Count(manifest.Splits.Train.Count, "shard")}
+              validation  {result.ValidationTokens,14:N0} tokens in {Count(manifest.Splits.Validation.Count, "shard")}
             Wrote {result.ManifestPath}: set data.shards to its directory and data.tokenizer to {manifest.Tokenizer}.
             """);
     }
