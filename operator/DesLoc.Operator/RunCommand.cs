@@ -61,7 +61,8 @@ internal static class RunCommand
 
         string runDirectory = Path.GetFullPath(runDirectoryFlag ?? Path.Combine(".desloc", job.Metadata.Name));
         bool resuming = PrepareRunDirectory(runDirectory);
-        string workingDirectory = Path.GetDirectoryName(Path.GetFullPath(file))!;
+        // Relative paths in the spec (data.path, data.shards) resolve against the directory run is started in.
+        string workingDirectory = Directory.GetCurrentDirectory();
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

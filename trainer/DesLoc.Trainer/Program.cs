@@ -3,6 +3,7 @@ using System.Globalization;
 using DesLoc.Contract.Wire;
 using DesLoc.Sync.Accounting;
 using DesLoc.Trainer.Configuration;
+using DesLoc.Trainer.Data;
 using DesLoc.Trainer.Distributed;
 using DesLoc.Trainer.Training;
 
@@ -11,14 +12,15 @@ namespace DesLoc.Trainer;
 /// <summary>
 /// <c>desloc-trainer [--config spec.json] [--field.path value ...]</c>: trains the job's replicas in this
 /// process and prints progress. Flags are the job spec's field paths (<c>--replicas 4 --algorithm.type DESLOC
-/// --algorithm.desloc.kx 32 --training.steps 400</c>).
+/// --algorithm.desloc.kx 32 --training.steps 400</c>). <c>desloc-trainer prepare ...</c> tokenizes a corpus into
+/// token shards instead (<see cref="Preparation.PrepareCommand"/>).
 /// </summary>
 internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
         ParseResult command = TrainerCommandLine.Parse(args);
-        if (TrainerCommandLine.IsInformational(command))
+        if (TrainerCommandLine.RunsItsOwnAction(command))
         {
             return await command.InvokeAsync();
         }
@@ -29,11 +31,15 @@ internal static class Program
         }
 
         JobSpec spec;
+        InProcessJob job;
         try
         {
             spec = LoadSpec(command);
             Preflight.ThrowIfInvalid(spec);
             Preflight.ThrowIfTooLarge(spec, spec.Replicas * spec.WorkersPerReplica);
+            TorchSharp.torch.set_num_threads(spec.Training.Threads);
+            // Opens the data, which refuses a dataset that cannot be read, before any step.
+            job = new InProcessJob(spec);
         }
         catch (ConfigurationException e)
         {
@@ -41,7 +47,6 @@ internal static class Program
             return TrainerExitCodes.ConfigurationError;
         }
 
-        TorchSharp.torch.set_num_threads(spec.Training.Threads);
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
@@ -49,7 +54,7 @@ internal static class Program
             stop.Cancel();
         };
 
-        using var job = new InProcessJob(spec);
+        using var owned = job;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Training {spec.Replicas} replicas{(spec.WorkersPerReplica > 1 ? $" of {spec.WorkersPerReplica} workers" : "")} of a {job.Replicas[0].ParameterCount:N0}-parameter GPT with {spec.Algorithm.Type} for {spec.Training.Steps} steps on {TorchDevice()} ({TorchSharp.torch.get_num_threads()} intra-op threads)."));
         using var progress = new ProgressPrinter(job, spec);
@@ -93,7 +98,9 @@ internal static class Program
 
             Preflight.ThrowIfInvalid(spec);
             Preflight.ThrowIfTooLarge(spec, workers: 1);
-            return await ReplicaProcess.RunAsync(environment, spec);
+            // Opened here, before the servers start: a dataset that cannot be read is a configuration error (exit code 2).
+            using ITokenSource data = TokenSources.Create(spec);
+            return await ReplicaProcess.RunAsync(environment, spec, data);
         }
         catch (ConfigurationException e)
         {

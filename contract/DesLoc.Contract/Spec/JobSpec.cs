@@ -96,20 +96,37 @@ public sealed record ModelSpec
     public static int SwiGluHidden(int dim) => ((2 * 4 * dim / 3) + SwiGluMultipleOf - 1) / SwiGluMultipleOf * SwiGluMultipleOf;
 }
 
-[Description("Either a text file read as bytes (path, inside the trainer container), or a synthetic Markov source (the default).")]
+[Description("One of: a text file read as bytes (path), a dataset that desloc-trainer prepare wrote (shards), or a synthetic Markov source (the default). Paths are inside the trainer container.")]
 public sealed record DataSpec
 {
     /// <summary>Tokens a text file read as bytes can produce.</summary>
     public const int ByteVocab = 256;
 
+    /// <summary>The file of a prepared dataset that lists its shards, in the <see cref="Shards"/> directory.</summary>
+    public const string ManifestFile = "manifest.json";
+
     [MinLength(1)]
     public string? Path { get; init; }
 
+    [Description("A directory holding a dataset that desloc-trainer prepare wrote: its manifest.json and token shards.")]
+    [MinLength(1)]
+    public string? Shards { get; init; }
+
+    [Description("The tokenizer the shards are encoded with (their manifest must say the same): gpt2 (50257 tokens) or bytes (256). It sets the data's vocabulary.")]
+    [AllowedValues(TokenizerNames.Gpt2, TokenizerNames.Bytes)]
+    public string Tokenizer { get; init; } = TokenizerNames.Gpt2;
+
     public SyntheticSpec? Synthetic { get; init; }
 
-    /// <summary>Tokens the data produces: 256 for bytes of a text file, else the synthetic vocabulary.</summary>
+    /// <summary>
+    /// Tokens the data produces: 256 for bytes of a text file, the tokenizer's vocabulary for shards (0 for a tokenizer
+    /// that is not one, which its own rule refuses), else the synthetic vocabulary.
+    /// </summary>
     [JsonIgnore]
-    public int Vocab => Path is not null ? ByteVocab : (Synthetic ?? new SyntheticSpec()).Vocab;
+    public int Vocab =>
+        Path is not null ? ByteVocab
+        : Shards is not null ? (TokenizerNames.All.Contains(Tokenizer) ? TokenizerNames.VocabOf(Tokenizer) : 0)
+        : (Synthetic ?? new SyntheticSpec()).Vocab;
 }
 
 [Description("A seeded order-k Markov chain; its entropy rate is the best loss possible. vocab^order may be at most 2^20 states.")]

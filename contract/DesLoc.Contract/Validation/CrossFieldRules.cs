@@ -30,13 +30,17 @@ public static class CrossFieldRules
     // vocab^order <= 2^20 has no power function in CEL: the largest vocabulary for each order 1..20, derived here.
     private static readonly int[] s_maxVocabByOrder = [.. Enumerable.Range(1, 20).Select(MaxVocab)];
 
+    // data.tokenizer's vocabulary in CEL, from the one table of tokenizers (0 for a name that is not one, as DataSpec.Vocab).
+    private static readonly string s_tokenizerVocabCel =
+        "(" + string.Concat(TokenizerNames.All.Select(name => $"self.data.tokenizer == '{name}' ? {TokenizerNames.VocabOf(name)} : ")) + "0)";
+
     public static IReadOnlyList<CrossFieldRule<JobSpec>> All { get; } =
     [
         new("spec", "!has(self.minReplicas) || self.minReplicas <= self.replicas", ".minReplicas",
             "minReplicas must not exceed replicas",
             s => s.MinReplicas is not { } min || min <= s.Replicas),
-        new("spec", $"!has(self.model.vocab) || self.model.vocab >= (has(self.data.path) ? {DataSpec.ByteVocab} : has(self.data.synthetic) ? self.data.synthetic.vocab : {new SyntheticSpec().Vocab})", ".model.vocab",
-            "model.vocab must be at least the data's vocabulary (256 for a text file, else data.synthetic.vocab); leave it out to use the data's",
+        new("spec", $"!has(self.model.vocab) || self.model.vocab >= (has(self.data.path) ? {DataSpec.ByteVocab} : has(self.data.shards) ? {s_tokenizerVocabCel} : has(self.data.synthetic) ? self.data.synthetic.vocab : {new SyntheticSpec().Vocab})", ".model.vocab",
+            "model.vocab must be at least the data's vocabulary (256 for a text file, data.tokenizer's for shards, else data.synthetic.vocab); leave it out to use the data's",
             s => s.Model.Vocab is not { } vocab || vocab >= s.Data.Vocab),
         new("spec", "self.algorithm.type != 'PALSGD' || self.algorithm.palsgd.probability == 0.0 || self.algorithm.palsgd.eta * self.training.learningRate < self.algorithm.palsgd.probability", ".algorithm.palsgd.eta",
             "eta * training.learningRate must be below probability, or the pseudo-sync step overshoots the anchor; lower eta or raise probability",
@@ -49,9 +53,12 @@ public static class CrossFieldRules
         new("spec.model", "!has(self.kvHeads) || self.kvHeads < 1 || self.heads % self.kvHeads == 0", ".kvHeads",
             "kvHeads must divide heads",
             s => s.Model.KvHeads is not { } kv || kv < 1 || s.Model.Heads % kv == 0),
-        new("spec.data", "!(has(self.path) && has(self.synthetic))", ".path",
-            "set either path or synthetic, not both",
-            s => s.Data.Path is null || s.Data.Synthetic is null),
+        new("spec.data", "!(has(self.path) && (has(self.shards) || has(self.synthetic)))", ".path",
+            "set one of path, shards and synthetic, not several",
+            s => s.Data.Path is null || (s.Data.Shards is null && s.Data.Synthetic is null)),
+        new("spec.data", "!(has(self.shards) && has(self.synthetic))", ".shards",
+            "set one of shards and synthetic, not both",
+            s => s.Data.Shards is null || s.Data.Synthetic is null),
         new("spec.data.synthetic", $"self.vocab <= [{string.Join(", ", s_maxVocabByOrder)}][self.order - 1]", ".order",
             $"vocab^order must be at most {SyntheticSpec.MaxStates} states; lower order or vocab",
             s => s.Data.Synthetic is not { } m || System.Math.Pow(m.Vocab, m.Order) <= SyntheticSpec.MaxStates),

@@ -9,7 +9,11 @@ public sealed class PreflightTests
     {
         { "no replicas", new JobSpec { Replicas = 0 }, "spec.replicas: must be in [1, 1024] (got 0)" },
         { "missing file", new JobSpec { Data = new DataSpec { Path = "/nonexistent/book.txt" } }, "spec.data.path: no file at '/nonexistent/book.txt'" },
-        { "both sources", new JobSpec { Data = new DataSpec { Path = "x", Synthetic = new SyntheticSpec() } }, "spec.data.path: set either path or synthetic" },
+        { "both sources", new JobSpec { Data = new DataSpec { Path = "x", Synthetic = new SyntheticSpec() } }, "spec.data.path: set one of path, shards and synthetic" },
+        { "shards and synthetic", new JobSpec { Data = new DataSpec { Shards = "/data/book", Synthetic = new SyntheticSpec() } }, "spec.data.shards: set one of shards and synthetic" },
+        { "shards without a manifest", new JobSpec { Data = new DataSpec { Shards = "/nonexistent/book" } }, "spec.data.shards: no manifest.json in '/nonexistent/book'" },
+        { "unknown tokenizer", new JobSpec { Data = new DataSpec { Shards = "/data/book", Tokenizer = "llama3" } }, "spec.data.tokenizer: must be one of" },
+        { "vocab below gpt2's", new JobSpec { Model = new ModelSpec { Vocab = 50000 }, Data = new DataSpec { Shards = "/data/book" } }, "spec.model.vocab: model.vocab must be at least the data's vocabulary" },
         { "heads do not divide dim", new JobSpec { Model = new ModelSpec { Dim = 30, Heads = 4 } }, "spec.model.dim: dim must be a multiple of heads" },
         { "kvHeads do not divide heads", new JobSpec { Model = new ModelSpec { Type = ModelSpec.Llama, Heads = 4, KvHeads = 3 } }, "spec.model.kvHeads: kvHeads must divide heads" },
         { "zero steps", new JobSpec { Training = new TrainingSpec { Steps = 0 } }, "spec.training.steps: must be in [1," },

@@ -152,6 +152,41 @@ public sealed class TrainerCommandLineTests
         }
     }
 
+    [Fact]
+    public async Task Executable_Prepare_WritesTheDataset_AndTheFieldPathFlagsStillTrainOnIt()
+    {
+        DirectoryInfo root = Directory.CreateTempSubdirectory("desloc-prepare-");
+        try
+        {
+            string corpus = Path.Combine(root.FullName, "book.txt");
+            await File.WriteAllTextAsync(corpus, string.Concat(Enumerable.Repeat("To be, or not to be, that is the question. ", 60)));
+            string dataset = Path.Combine(root.FullName, "book");
+
+            (int code, string output, string error) = await RunAsync("prepare", "--input", corpus, "--output", dataset, "--tokenizer", "bytes", "--validation", "0.2");
+
+            Assert.True(code == 0, error);
+            Assert.Contains("Prepared 1 document (2.58 KB of text) into 2,580 bytes tokens", output);
+            Assert.Contains($"Wrote {Path.Combine(dataset, "manifest.json")}", output);
+            (code, output, error) = await RunAsync("--replicas", "2", "--data.shards", dataset, "--data.tokenizer", "bytes", "--model.context", "16",
+                "--training.steps", "2", "--training.batchSize", "2", "--training.evalBatches", "1");
+            Assert.True(code == 0, error);
+            Assert.Contains("Held-out loss:", output);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Executable_Prepare_WithoutInput_FailsNamingTheOption()
+    {
+        (int code, _, string error) = await RunAsync("prepare", "--output", "unused");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("Option '--input' is required.", error);
+    }
+
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };

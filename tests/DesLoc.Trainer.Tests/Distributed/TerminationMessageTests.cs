@@ -1,3 +1,5 @@
+using DesLoc.Trainer.Tests.Data;
+
 namespace DesLoc.Trainer.Tests.Distributed;
 
 /// <summary>
@@ -38,5 +40,23 @@ public sealed class TerminationMessageTests
         {
             File.Delete(book);
         }
+    }
+
+    [Fact]
+    public async Task CorruptShard_FoundAsTheDataOpens_IsReportedTheSameWay_NamingTheShard()
+    {
+        using var datasets = new ShardDatasets();
+        string directory = datasets.Positional("d", trainTokens: 4000, validationTokens: 400, shardTokens: 1000, tokenizer: TokenizerNames.Bytes);
+        string shard = Path.Combine(directory, "train-000002.bin");
+        byte[] bytes = await File.ReadAllBytesAsync(shard);
+        bytes[10] ^= 0x01;
+        await File.WriteAllBytesAsync(shard, bytes);
+        using var cluster = new ReplicaCluster(new JobSpec { Replicas = 1, Data = new DataSpec { Shards = directory, Tokenizer = TokenizerNames.Bytes } });
+
+        cluster.Start(0);
+        int[] codes = await cluster.WaitForAllAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal([2], codes);
+        Assert.Contains($"spec.data.shards: shard '{shard}' is corrupt", cluster.TerminationMessage(0));
     }
 }

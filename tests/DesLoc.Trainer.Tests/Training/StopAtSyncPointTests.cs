@@ -27,7 +27,7 @@ public sealed class StopAtSyncPointTests
         StateBundle state = stopped.ExportState(new Position(stopped.Step, SyncPhase.AfterStep));
         StateBundle expected = reference.ExportState(new Position(reference.Step, SyncPhase.AfterStep));
         // A resumed replica draws its next batch where a replica that ran only the whole steps would.
-        Assert.Equal(expected.Scalar("data.batches"), state.Scalar("data.batches"));
+        Assert.Equal(reference.BatchesDrawn, stopped.BatchesDrawn);
         Assert.Equal(expected.Scalar("replica.updates"), state.Scalar("replica.updates"));
     }
 

@@ -23,6 +23,10 @@ public interface ISyncStrategy
     /// <summary>Called once before step 1 with the replica's initial state.</summary>
     void Initialize(IReplicaState replica);
 
+    /// <summary>
+    /// What the replica does at <paramref name="step"/>: a pure function of (seed, rank, step), since the trainer
+    /// recomputes from it how many batches a replica has drawn by a step (after a heal from a peer, for one).
+    /// </summary>
     StepPlan Plan(long step);
 
     ValueTask AfterBackwardAsync(long step, IReplicaState replica, CancellationToken cancellationToken);

@@ -17,6 +17,11 @@ public static class Preflight
             errors.Add(new("spec.data.path", $"no file at '{path}'; give the path of a text file in the trainer's container, or use data.synthetic"));
         }
 
+        if (spec.Data.Shards is { } shards && !fileExists(System.IO.Path.Combine(shards, DataSpec.ManifestFile)))
+        {
+            errors.Add(new("spec.data.shards", $"no {DataSpec.ManifestFile} in '{shards}'; give the directory that desloc-trainer prepare --output wrote, in the trainer's container"));
+        }
+
         return errors;
     }
 

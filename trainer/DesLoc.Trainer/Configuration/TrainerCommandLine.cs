@@ -3,6 +3,8 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using DesLoc.Contract.Validation;
+using DesLoc.Contract.Wire;
+using DesLoc.Trainer.Preparation;
 
 namespace DesLoc.Trainer.Configuration;
 
@@ -27,6 +29,7 @@ internal static class TrainerCommandLine
         Every flag but --config is a field path of the job spec, for example
           --replicas 4 --algorithm.type DESLOC --algorithm.desloc.kx 32 --training.steps 400
         In a replica process (DESLOC_RANK set) the operator passes the spec in DESLOC_CONFIG; flags still override it.
+        desloc-trainer prepare --input corpus.txt --output DIR tokenizes a corpus into shards for --data.shards DIR.
         The verbs export (a checkpoint's model for PyTorch / Hugging Face) and generate (text from an export) take flags of their own.
         """;
 
@@ -45,8 +48,12 @@ internal static class TrainerCommandLine
 
     public static ParseResult Parse(IReadOnlyList<string> args) => Root.Parse(args, s_parser);
 
-    /// <summary>True where the command line asks for something other than training: --help, --version, or a verb (export, generate).</summary>
-    public static bool IsInformational(ParseResult parsed) => parsed.Action is not null and not ParseErrorAction && parsed.Action != Root.Action;
+    /// <summary>
+    /// True where the command line asks for something other than training, which its own action does: --help,
+    /// --version, or a verb (prepare, export, generate), whose parse errors its action reports.
+    /// </summary>
+    public static bool RunsItsOwnAction(ParseResult parsed) =>
+        parsed.CommandResult.Command != Root || (parsed.Action is not null and not ParseErrorAction && parsed.Action != Root.Action);
 
     /// <summary>Reads a parsed command line; one that did not parse throws, one line per problem, each naming its flag.</summary>
     public static Request Read(ParseResult parsed)
@@ -130,7 +137,8 @@ internal static class TrainerCommandLine
 
         // Training is Main's own work (in-process or as a replica); the action only tells the parser that the root
         // command runs without a verb.
-        root.SetAction(_ => 0);
+        root.SetAction(_ => TrainerExitCodes.Success);
+        root.Subcommands.Add(PrepareCommand.Command);
         root.Subcommands.Add(ExportCommand());
         root.Subcommands.Add(GenerateCommand());
         return root;

@@ -2,9 +2,10 @@ namespace DesLoc.Trainer.Data;
 
 /// <summary>
 /// Training and held-out batches as pure functions of (seed, rank, batch index): no cursor to save, so a
-/// replica that restarts at step t draws exactly the batches it would have drawn.
+/// replica that restarts at step t draws exactly the batches it would have drawn. Disposing releases what the source
+/// holds open (a dataset's mapped shards).
 /// </summary>
-internal interface ITokenSource
+internal interface ITokenSource : IDisposable
 {
     int Vocab { get; }
 

@@ -17,6 +17,11 @@ internal sealed class MarkovSource(MarkovChain chain, int batchSize, int context
 
     public void EvalBatch(long index, Span<long> inputs, Span<long> targets) => Fill(EvalStream, index, 0, inputs, targets);
 
+    public void Dispose()
+    {
+        // Nothing held open: the source is in memory.
+    }
+
     private void Fill(ulong stream, long index, int firstRow, Span<long> inputs, Span<long> targets)
     {
         Span<long> sequence = stackalloc long[context + 1];

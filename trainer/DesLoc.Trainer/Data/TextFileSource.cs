@@ -45,6 +45,11 @@ internal sealed class TextFileSource : ITokenSource
     public void EvalBatch(long index, Span<long> inputs, Span<long> targets) =>
         Fill(EvalStream, _trainLength, _bytes.LongLength - _trainLength, index, 0, inputs, targets);
 
+    public void Dispose()
+    {
+        // Nothing held open: the source is in memory.
+    }
+
     private void Fill(ulong stream, long start, long length, long index, int firstRow, Span<long> inputs, Span<long> targets)
     {
         long windows = length - _context;

@@ -28,7 +28,8 @@ namespace DesLoc.Trainer.Distributed;
 /// </summary>
 internal static class ReplicaProcess
 {
-    public static async Task<int> RunAsync(ReplicaEnvironment environment, JobSpec spec)
+    /// <summary>Runs the worker on <paramref name="data"/>, opened (and checked) by the caller before anything starts.</summary>
+    public static async Task<int> RunAsync(ReplicaEnvironment environment, JobSpec spec, ITokenSource data)
     {
         using ILoggerFactory loggerFactory = LoggerFactory.Create(logging => logging
             .AddSimpleConsole(o =>
@@ -70,7 +71,7 @@ internal static class ReplicaProcess
             : null;
 
         random.manual_seed(spec.Training.Seed);
-        using var replica = new ReplicaTrainer(spec, TokenSources.Create(spec), rings.Slow, Devices.Preferred(), place: new WorkerPlace(environment.Worker, rings.Fast));
+        using var replica = new ReplicaTrainer(spec, data, rings.Slow, Devices.Preferred(), place: new WorkerPlace(environment.Worker, rings.Fast));
         var gate = new FaultTolerantGate(self, membership, rings, checkpoints, spec.Checkpoint.EverySteps, logger);
         var metrics = new TrainerMetrics(replica, rings.InterMeter, gate);
 

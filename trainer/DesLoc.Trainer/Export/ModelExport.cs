@@ -28,10 +28,12 @@ internal static class ModelExport
     public static string DirectoryUnder(string checkpointRoot) => Path.Combine(checkpointRoot, CheckpointSpec.ExportDirectoryName);
 
     /// <summary>
-    /// The text tokenizer the data's tokens come from: a text file is read as UTF-8 bytes; synthetic Markov tokens
-    /// have none (<c>generate</c> then refuses the model).
+    /// The text tokenizer the data's tokens come from: a prepared dataset's (<c>data.tokenizer</c>, checked against its
+    /// manifest before training), a text file's UTF-8 bytes; synthetic Markov tokens have none (<c>generate</c> then
+    /// refuses the model).
     /// </summary>
-    public static string? TokenizerOf(DataSpec data) => data.Path is not null ? TokenizerNames.Bytes : null;
+    public static string? TokenizerOf(DataSpec data) =>
+        data.Shards is not null ? data.Tokenizer : data.Path is not null ? TokenizerNames.Bytes : null;
 
     /// <summary>Writes <paramref name="model"/> (built from <paramref name="spec"/>, float32) into <paramref name="directory"/>; returns the directory.</summary>
     public static string Write(nn.Module<Tensor, Tensor> model, JobSpec spec, string directory) =>

@@ -81,6 +81,8 @@ internal sealed class InProcessJob : IDisposable
         {
             replica.Dispose();
         }
+
+        _data.Dispose();
     }
 
     private async Task RunReplicaAsync(ReplicaTrainer replica, CancellationToken cancellationToken)

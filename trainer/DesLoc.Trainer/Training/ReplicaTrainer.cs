@@ -254,7 +254,6 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     {
         var bundle = new StateBundle();
         bundle.SetLongs("position", position.Step, (long)position.Phase);
-        bundle.SetLongs("data.batches", _batchesDrawn);
         bundle.SetLongs("replica.updates", _optimizer.UpdateCount);
         float[] buffer = new float[_replica.ParameterCount];
         foreach ((StateKind kind, string name) in s_sections)
@@ -285,7 +284,9 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     public Position ImportState(StateBundle bundle)
     {
         long[] position = bundle.Longs("position");
-        _batchesDrawn = bundle.Scalar("data.batches");
+        var at = new Position(position[0], (SyncPhase)position[1]);
+        // Recomputed, not imported: the bundle may be a peer's, whose PALSGD coins (and so its batch count) differ.
+        _batchesDrawn = BatchesDrawnAt(at);
         _optimizer.UpdateCount = bundle.Scalar("replica.updates");
         foreach ((StateKind kind, string name) in s_sections)
         {
@@ -310,7 +311,28 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
             _periodChange = (bundle.Scalar("periods.change.switch"), periods);
         }
 
-        return new Position(position[0], (SyncPhase)position[1]);
+        return at;
+    }
+
+    /// <summary>Batches this worker has drawn at its next batch's draw: the data position, which heal and resume restore.</summary>
+    public long BatchesDrawn => _batchesDrawn;
+
+    /// <summary>
+    /// Batches this replica has drawn by (step, phase): one per gradient step before the step, and the step's own once
+    /// its backward pass ran (a position at the start of a step has not drawn it). A pure function of the strategy's
+    /// plan, itself one of (seed, rank, step), so it is the same whether the state came from this replica's checkpoint or
+    /// from a peer that took its gradient steps at other steps.
+    /// </summary>
+    private long BatchesDrawnAt(Position position)
+    {
+        long drawn = 0;
+        for (long step = 1; step < position.Step; step++)
+        {
+            drawn += _strategy.Plan(step).TakesGradientStep ? 1 : 0;
+        }
+
+        bool stepDrawn = position.Phase is SyncPhase.AfterBackward or SyncPhase.AfterStep && _strategy.Plan(position.Step).TakesGradientStep;
+        return drawn + (stepDrawn ? 1 : 0);
     }
 
     private static readonly (StateKind Kind, string Name)[] s_sections =
