@@ -23,6 +23,7 @@ internal static class Program
         "slow-links" => await Claims.SlowLinksBenchmark.RunAsync(args),
         "adaptive" => await Claims.AdaptiveBenchmark.RunAsync(args),
         "two-sites" => await Claims.TwoSitesBenchmark.RunAsync(args),
+        "shakespeare" => await Claims.ShakespeareBenchmark.RunAsync(args),
         "tokens-per-second" => await Throughput.TokensPerSecondBenchmark.RunAsync(args),
         _ => await SyncComparisonAsync(args),
     };
