@@ -125,7 +125,7 @@ public sealed class HuggingFaceExportTests(ITestOutputHelper output)
         }
     }
 
-    private static void RunReference(string directory)
+    internal static void RunReference(string directory)
     {
         // Debian's python3-torch installs for the system interpreter (.ci/run installs it); another python3 may lack it.
         string python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
@@ -142,7 +142,7 @@ public sealed class HuggingFaceExportTests(ITestOutputHelper output)
         Assert.True(process.ExitCode == 0, $"hf_export_reference.py exited {process.ExitCode} (needs python3 with python3-torch): {stdout.Result}{error}");
     }
 
-    private static float[] ReadFloats(string path)
+    internal static float[] ReadFloats(string path)
     {
         byte[] bytes = File.ReadAllBytes(path);
         float[] values = new float[bytes.Length / sizeof(float)];
