@@ -22,7 +22,7 @@ internal static class ShakespeareBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        int steps = args.Length > 1 ? int.Parse(args[1], s_text) : 576;   // a multiple of Kv: every method ends on a sync of all its state
+        int steps = args.Length > 1 ? int.Parse(args[1], s_text) : 384;   // a multiple of Kv: every method ends on a sync of all its state
         int seeds = args.Length > 2 ? int.Parse(args[2], s_text) : 3;
         string output = args.Length > 3 ? args[3] : "bench/results/shakespeare.md";
         string corpus = Path.GetFullPath(Path.Combine("..", "shared", "data", "tinyshakespeare.txt"));
@@ -62,7 +62,7 @@ internal static class ShakespeareBenchmark
         string ddp = methods[0].Name;
         var table = new StringBuilder();
         table.AppendLine(string.Create(s_text,
-            $"tiny Shakespeare as bytes ({prepared.TrainTokens:N0} training, {prepared.ValidationTokens:N0} validation tokens), llama 4 layers x 128 (4 heads, 2 kv heads, context 128), AdamW lr 3e-3 cosine, {steps} steps, {seeds} seeds, CPU 1 thread per process; equal tokens: {steps * 64 * 128:N0} per method. Validation loss over the first {EvalWindows} windows of the held-out 10 % (the same windows for every method)."));
+            $"tiny Shakespeare as bytes ({prepared.TrainTokens:N0} training, {prepared.ValidationTokens:N0} validation tokens), llama 2 layers x 64 (4 heads, 2 kv heads, context 64), AdamW lr 3e-3 cosine, {steps} steps, {seeds} seeds, CPU 1 thread per process; equal tokens: {steps * 64 * 64:N0} per method. Validation loss over the first {EvalWindows} windows of the held-out 10 % (the same windows for every method)."));
         table.AppendLine();
         table.AppendLine("| method | validation loss (nats/byte) | gap to DDP, paired | bytes sent / replica | flat DDP bytes | reduction | wall time / run |");
         table.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
@@ -89,7 +89,7 @@ internal static class ShakespeareBenchmark
     private static JobSpec Spec(string shards, int replicas, AlgorithmSpec algorithm, int steps, int seed) => new()
     {
         Replicas = replicas,
-        Model = new ModelSpec { Type = ModelSpec.Llama, Layers = 4, Dim = 128, Heads = 4, KvHeads = 2, Context = 128 },
+        Model = new ModelSpec { Type = ModelSpec.Llama, Layers = 2, Dim = 64, Heads = 4, KvHeads = 2, Context = 64 },
         Data = new DataSpec { Shards = shards, Tokenizer = TokenizerNames.Bytes },
         Training = new TrainingSpec
         {
