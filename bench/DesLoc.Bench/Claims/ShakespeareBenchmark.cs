@@ -22,8 +22,8 @@ internal static class ShakespeareBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        int steps = args.Length > 1 ? int.Parse(args[1], s_text) : 384;   // a multiple of Kv: every method ends on a sync of all its state
-        int seeds = args.Length > 2 ? int.Parse(args[2], s_text) : 3;
+        int steps = args.Length > 1 ? int.Parse(args[1], s_text) : 768;   // a multiple of Kv: every method ends on a sync of all its state
+        int seeds = args.Length > 2 ? int.Parse(args[2], s_text) : 5;
         string output = args.Length > 3 ? args[3] : "bench/results/shakespeare.md";
         string corpus = Path.GetFullPath(Path.Combine("..", "shared", "data", "tinyshakespeare.txt"));
         if (!File.Exists(corpus))

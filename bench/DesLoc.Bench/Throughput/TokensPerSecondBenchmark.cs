@@ -61,11 +61,11 @@ internal static class TokensPerSecondBenchmark
         }
 
         table.AppendLine();
-        table.AppendLine(string.Create(s_text, $"Load average (1, 5, 15 min) before: {loadBefore}; after: {LoadAverage()}. With more runnable tasks than the 2 cores, other work shared the machine and every figure is low and noisy: rerun on a quiet machine."));
+        table.AppendLine(string.Create(s_text, $"Load average (1, 5, 15 min) before: {loadBefore}; after: {LoadAverage()}. A load average above the machine's cores means other work shared it and the figures are low and noisy."));
         if (!bf16Instructions)
         {
             table.AppendLine();
-            table.AppendLine("bf16 is slower than fp32 here (about a tenth of its tokens/s), not 1.5x faster: this CPU has no bf16 arithmetic (no avx512_bf16, no AMX, no AVX-512 at all; AVX2 only, against what the issue expected), so libtorch's bfloat16 kernels have no fast path (about 1 GFLOP/s here, against 11-17 GFLOP/s for float32 through its MKL/oneDNN kernels; the master-weight copies are a few MB a step and do not explain it). bf16 can only win where the hardware multiplies bf16 (AVX-512 BF16, AMX, a GPU); on this machine train in fp32. What bf16 gives everywhere is sync.compression's half-size payloads, which an fp32 job can use too.");
+            table.AppendLine("bf16 is far slower than fp32 here (the last column), not 1.5x faster: this CPU has no bf16 arithmetic (no avx512_bf16, no AMX, no AVX-512 at all; AVX2 only, against what the issue expected), so libtorch's bfloat16 kernels have no fast path (a few GFLOP/s, against tens for float32 through its MKL/oneDNN kernels; the master-weight copies are a few MB a step and do not explain it). bf16 can only win where the hardware multiplies bf16 (AVX-512 BF16, AMX, a GPU); on this machine train in fp32. What bf16 gives everywhere is sync.compression's half-size payloads, which an fp32 job can use too.");
         }
 
         if (pytorch.GetValueOrDefault("reference_blas") > 0)
