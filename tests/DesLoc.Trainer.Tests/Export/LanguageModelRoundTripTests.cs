@@ -59,8 +59,7 @@ public sealed class LanguageModelRoundTripTests : IDisposable
 
         string export = Assert.IsType<string>(result.ExportDirectory);
         File.WriteAllText(Path.Combine(export, "tokens.json"), JsonSerializer.Serialize(tokens.Chunk(spec.Model.Context)));
-        HuggingFaceExportTests.RunReference(export);
-        float[] pytorch = HuggingFaceExportTests.ReadFloats(Path.Combine(export, "logits.bin"));
+        float[] pytorch = PyTorchReference.Logits("hf_export_reference.py", export);
 
         Assert.True(prepared.TrainTokens > 8_000, $"{prepared.TrainTokens} training tokens");
         Assert.True(result.MeanEvalLoss < Math.Log(TokenizerNames.VocabOf(TokenizerNames.Gpt2)), $"held-out loss {result.MeanEvalLoss} is not below uniform");

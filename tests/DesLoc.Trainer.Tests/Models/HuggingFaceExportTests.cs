@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using DesLoc.Testing;
 using DesLoc.Trainer.Export;
 using DesLoc.Trainer.Models;
 using TorchSharp.Modules;
@@ -55,8 +53,7 @@ public sealed class HuggingFaceExportTests(ITestOutputHelper output)
             ModelExport.Write(model, spec, directory);
             long[] flat = tokens.data<long>().ToArray();
             File.WriteAllText(Path.Combine(directory, "tokens.json"), JsonSerializer.Serialize(flat.Chunk(spec.Model.Context)));
-            RunReference(directory);
-            float[] reference = ReadFloats(Path.Combine(directory, "logits.bin"));
+            float[] reference = PyTorchReference.Logits("hf_export_reference.py", directory);
 
             Assert.Equal(ours.Length, reference.Length);
             double diff = ours.Zip(reference, (a, b) => Math.Abs((double)a - b)).Max();
@@ -123,30 +120,5 @@ public sealed class HuggingFaceExportTests(ITestOutputHelper output)
                 nn.init.normal_(parameter, 0, 0.2);
             }
         }
-    }
-
-    internal static void RunReference(string directory)
-    {
-        // Debian's python3-torch installs for the system interpreter (.ci/run installs it); another python3 may lack it.
-        string python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-        var start = new ProcessStartInfo(python)
-        {
-            ArgumentList = { RepositoryFiles.Path("tests", "DesLoc.Trainer.Tests", "Models", "hf_export_reference.py"), directory },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"{python} did not start: install python3 and python3-torch.");
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        string error = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "hf_export_reference.py did not finish in 2 minutes");
-        Assert.True(process.ExitCode == 0, $"hf_export_reference.py exited {process.ExitCode} (needs python3 with python3-torch): {stdout.Result}{error}");
-    }
-
-    internal static float[] ReadFloats(string path)
-    {
-        byte[] bytes = File.ReadAllBytes(path);
-        float[] values = new float[bytes.Length / sizeof(float)];
-        Buffer.BlockCopy(bytes, 0, values, 0, bytes.Length);
-        return values;
     }
 }

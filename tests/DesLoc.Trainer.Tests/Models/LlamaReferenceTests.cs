@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DesLoc.Testing;
 using DesLoc.Trainer.Models;
 using TorchSharp.Modules;
 using Xunit.Abstractions;
@@ -86,8 +84,7 @@ public sealed class LlamaReferenceTests(ITestOutputHelper output)
             }
 
             WriteInputs(directory, model, spec, Vocab, tokens, rotaryInReference);
-            RunReference(directory);
-            float[] reference = ReadFloats(Path.Combine(directory, "logits.bin"));
+            float[] reference = PyTorchReference.Logits("llama_reference.py", directory);
             Assert.Equal(ours.Length, reference.Length);
             return (ours, reference);
         }
@@ -122,31 +119,6 @@ public sealed class LlamaReferenceTests(ITestOutputHelper output)
         long time = tokens.shape[1];
         long[][] rows = [.. Enumerable.Range(0, (int)tokens.shape[0]).Select(b => flat.Skip(b * (int)time).Take((int)time).ToArray())];
         File.WriteAllText(Path.Combine(directory, "tokens.json"), JsonSerializer.Serialize(rows));
-    }
-
-    private static void RunReference(string directory)
-    {
-        // Debian's python3-torch installs for the system interpreter (.ci/run installs it); another python3 may lack it.
-        string python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-        var start = new ProcessStartInfo(python)
-        {
-            ArgumentList = { RepositoryFiles.Path("tests", "DesLoc.Trainer.Tests", "Models", "llama_reference.py"), directory },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        string error = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "llama_reference.py did not finish in 2 minutes");
-        Assert.True(process.ExitCode == 0, $"llama_reference.py exited {process.ExitCode}: {output.Result}{error}");
-    }
-
-    private static float[] ReadFloats(string path)
-    {
-        byte[] bytes = File.ReadAllBytes(path);
-        float[] values = new float[bytes.Length / sizeof(float)];
-        Buffer.BlockCopy(bytes, 0, values, 0, bytes.Length);
-        return values;
     }
 
     private static double MaxAbsDiff(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
