@@ -19,7 +19,7 @@ internal sealed record Method(string Name, string Family, int Period, string Alg
 
     /// <summary>PALSGD with the README recipe's p = 0.2, eta = 1 and a DDP warmup of one period.</summary>
     public static Method Palsgd(int h) =>
-        new(F($"PALSGD H={h} p=0.2"), "PALSGD", h, F($"type: PALSGD\npalsgd:\n  period: {h}\n  probability: 0.2\n  eta: 1\n  warmupSteps: {h}"));
+        new(F($"PALSGD H={h} p=0.2"), "PALSGD", h, F($"type: PALSGD\npalsgd:\n  period: {h}\n  probability: 0.2\n  eta: 1\nddpWarmupSteps: {h}"));
 
     public static Method Dct(int h, int topK = 4) =>
         new(F($"DCT momentum H={h} top-{topK}/64"), "DCT momentum", h, F($"type: DCTMomentum\ndct:\n  period: {h}\n  chunk: 64\n  topK: {topK}"));

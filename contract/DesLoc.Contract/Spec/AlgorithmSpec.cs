@@ -9,6 +9,10 @@ public sealed record AlgorithmSpec
 {
     public AlgorithmType Type { get; init; } = AlgorithmType.DESLOC;
 
+    [Description("Steps trained as DDP (gradients averaged every step) before a local method starts; its periods count from the end of the warm-up, and its bytes are counted as gradients. The same for every method, so comparisons stay fair (PALSGD's paper warms up this way). Ignored by DDP.")]
+    [Range(0, int.MaxValue)]
+    public int DdpWarmupSteps { get; init; }
+
     public LocalAdamSettings LocalAdam { get; init; } = new();
 
     public DesLocSettings Desloc { get; init; } = new();
@@ -82,9 +86,6 @@ public sealed record PalsgdSettings
     [Description("Pull of a pseudo-sync step toward the last global model; eta * training.learningRate / probability must stay below 1.")]
     [Range(0.0, 1.0, MinimumIsExclusive = true)]
     public double Eta { get; init; } = 0.5;
-
-    [Range(0, int.MaxValue)]
-    public int WarmupSteps { get; init; } = 32;
 
     [Range(0.0, 10.0, MinimumIsExclusive = true)]
     public double OuterLr { get; init; } = 0.7;

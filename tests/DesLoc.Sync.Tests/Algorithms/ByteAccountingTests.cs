@@ -99,7 +99,8 @@ public sealed class ByteAccountingTests
         var spec = new AlgorithmSpec
         {
             Type = AlgorithmType.PALSGD,
-            Palsgd = new() { Period = 10, WarmupSteps = 20, Probability = 0.3, Eta = 0.5 },
+            Palsgd = new() { Period = 10, Probability = 0.3, Eta = 0.5 },
+            DdpWarmupSteps = 20,
         };
 
         var (strategies, _) = await StrategyHarness.RunAsync(spec, W, P, T);

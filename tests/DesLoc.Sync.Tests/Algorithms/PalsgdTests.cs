@@ -6,7 +6,7 @@ namespace DesLoc.Sync.Tests.Algorithms;
 public sealed class PalsgdTests
 {
     private static Palsgd Create(int rank, int world, double probability, int warmup = 0) =>
-        new(new InMemoryCollectiveGroup(world)[rank], 10, new PalsgdSettings { Probability = probability, WarmupSteps = warmup }, seed: 5);
+        new(new InMemoryCollectiveGroup(world)[rank], 10, new PalsgdSettings { Probability = probability }, seed: 5, ddpWarmupSteps: warmup);
 
     [Fact]
     public void Plan_ProbabilityZero_AlwaysAFullGradientStep()

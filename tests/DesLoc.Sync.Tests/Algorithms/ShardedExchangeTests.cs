@@ -22,7 +22,7 @@ public sealed class ShardedExchangeTests
         "localadam" => new AlgorithmSpec { Type = AlgorithmType.LocalAdam, LocalAdam = new() { Period = 6 } },
         "desloc" => new AlgorithmSpec { Type = AlgorithmType.DESLOC, Desloc = new() { Kx = 5, Ku = 10, Kv = 20 } },
         "diloco" => new AlgorithmSpec { Type = AlgorithmType.DiLoCo, Diloco = new() { Period = 10 } },
-        "palsgd" => new AlgorithmSpec { Type = AlgorithmType.PALSGD, Palsgd = new() { Period = 10, WarmupSteps = 10, Probability = 0.3 } },
+        "palsgd" => new AlgorithmSpec { Type = AlgorithmType.PALSGD, Palsgd = new() { Period = 10, Probability = 0.3 }, DdpWarmupSteps = 10 },
         "dct" => new AlgorithmSpec { Type = AlgorithmType.DCTMomentum, Dct = new() { Period = 10, Chunk = 64, TopK = 8 } },
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };

@@ -26,7 +26,7 @@ public sealed class SyncPeriodsTests
     [InlineData(AlgorithmType.DCTMomentum)]
     public void OuterMethods_SetPeriods_ChangeTheOuterRound(AlgorithmType type)
     {
-        ISyncStrategy strategy = Create(new AlgorithmSpec { Type = type, Palsgd = new() { WarmupSteps = 0 } });
+        ISyncStrategy strategy = Create(new AlgorithmSpec { Type = type });
 
         strategy.SetPeriods(new Dictionary<string, int> { ["outer"] = 7 });
 

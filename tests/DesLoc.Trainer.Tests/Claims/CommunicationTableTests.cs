@@ -124,7 +124,8 @@ public sealed class CommunicationTableTests
                 LocalAdam = new() { Period = K },
                 Desloc = new() { Kx = K },
                 Diloco = new() { Period = K },
-                Palsgd = new() { Period = K, WarmupSteps = K, Probability = 0.2, Eta = 1 },
+                Palsgd = new() { Period = K, Probability = 0.2, Eta = 1 },
+                DdpWarmupSteps = type == AlgorithmType.PALSGD ? K : 0,
                 Dct = new() { Period = K, Chunk = 64, TopK = 4 },
             };
             runs[type] = (await TinyJobs.RunAsync(TinyJobs.Spec(algorithm, T, W))).Result;

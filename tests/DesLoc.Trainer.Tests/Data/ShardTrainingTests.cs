@@ -92,7 +92,7 @@ public sealed class ShardTrainingTests : IDisposable
         Model = new ModelSpec { Layers = 1, Dim = 16, Heads = 2, Context = 8 },
         Data = new DataSpec { Shards = shards, Tokenizer = TokenizerNames.Bytes },
         Training = new TrainingSpec { Steps = Steps, BatchSize = 2, LearningRate = 0.01, WarmupSteps = 2, EvalBatches = 0 },
-        Algorithm = new AlgorithmSpec { Type = AlgorithmType.PALSGD, Palsgd = new PalsgdSettings { Probability = 0.5, WarmupSteps = 2, Period = 1000 } },
+        Algorithm = new AlgorithmSpec { Type = AlgorithmType.PALSGD, Palsgd = new PalsgdSettings { Probability = 0.5, Period = 1000 }, DdpWarmupSteps = 2 },
     };
 
     private sealed record Draw(int Rank, long Index, int FirstRow, long[] Inputs);

@@ -46,7 +46,8 @@ public sealed class ConvergenceTests(ConvergenceTests.DdpBaseline baseline) : IC
         LocalAdam = new() { Period = 10 },
         Desloc = new() { Kx = 10 },
         Diloco = new() { Period = 10 },
-        Palsgd = new() { Period = 10, WarmupSteps = 10, Probability = 0.2, Eta = 1 },
+        Palsgd = new() { Period = 10, Probability = 0.2, Eta = 1 },
+        DdpWarmupSteps = type == AlgorithmType.PALSGD ? 10 : 0,
         Dct = new() { Period = 10 },
     };
 

@@ -64,7 +64,7 @@ public sealed class IdentityTests
         var palsgd = TinyJobs.Spec(new AlgorithmSpec
         {
             Type = AlgorithmType.PALSGD,
-            Palsgd = new() { Period = 5, Probability = 0, WarmupSteps = 0, OuterLr = 0.7, OuterMomentum = 0.9 },
+            Palsgd = new() { Period = 5, Probability = 0, OuterLr = 0.7, OuterMomentum = 0.9 },
         }, steps: 20);
         var diloco = TinyJobs.Spec(new AlgorithmSpec { Type = AlgorithmType.DiLoCo, Diloco = new() { Period = 5, OuterLr = 0.7, OuterMomentum = 0.9 } }, steps: 20);
 
@@ -94,13 +94,13 @@ public sealed class IdentityTests
     /// <summary>The oracle: average the parameters every <c>period</c> steps, nothing else.</summary>
     private sealed class ParameterAveraging(ICollective collective, int parameterCount, int period) : SyncStrategy(collective, parameterCount)
     {
-        public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, period);
+        protected override bool ExchangesAtLocal(long localStep, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(localStep, period);
 
         public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["params"] = period };
 
-        protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
+        protected override async ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
         {
-            if (IsMultiple(step, period))
+            if (IsMultiple(localStep, period))
             {
                 await AverageAsync(StateKind.Params, replica, cancellationToken);
             }

@@ -20,7 +20,8 @@ public sealed class LeakTests
             Type = type,
             Desloc = new() { Kx = 2 },
             Dct = new() { Period = 2 },
-            Palsgd = new() { Period = 2, WarmupSteps = 2, Probability = 0.3, Eta = 0.5 },
+            Palsgd = new() { Period = 2, Probability = 0.3, Eta = 0.5 },
+            DdpWarmupSteps = type == AlgorithmType.PALSGD ? 2 : 0,
         }, steps: 12, replicas: 1);
         ITokenSource data = TokenSources.Create(spec);
         using var replica = new ReplicaTrainer(spec, data, new InMemoryCollectiveGroup(1)[0], CPU);

@@ -34,8 +34,8 @@ public sealed class DctMomentum : SyncStrategy
     private readonly byte[] _payload;
     private int _period;
 
-    public DctMomentum(ICollective collective, int parameterCount, DctSettings settings)
-        : base(collective, parameterCount)
+    public DctMomentum(ICollective collective, int parameterCount, DctSettings settings, int ddpWarmupSteps = 0)
+        : base(collective, parameterCount, ddpWarmupSteps)
     {
         _settings = settings;
         _dct = new ChunkedDct(settings.Chunk);
@@ -58,7 +58,7 @@ public sealed class DctMomentum : SyncStrategy
 
     public override void Initialize(IReplicaState replica) => replica.CopyTo(StateKind.Params, _anchor);
 
-    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, _period);
+    protected override bool ExchangesAtLocal(long localStep, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(localStep, _period);
 
     public override void ExportState(StateBundle bundle)
     {
@@ -74,9 +74,9 @@ public sealed class DctMomentum : SyncStrategy
         CopyExact(bundle.Floats("dct.momentum"), _momentum);
     }
 
-    protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
+    protected override async ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
     {
-        if (!IsMultiple(step, _period))
+        if (!IsMultiple(localStep, _period))
         {
             return;
         }

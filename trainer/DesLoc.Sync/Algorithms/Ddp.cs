@@ -9,10 +9,10 @@ namespace DesLoc.Sync.Algorithms;
 /// </summary>
 public sealed class Ddp(ICollective collective, int parameterCount) : SyncStrategy(collective, parameterCount)
 {
-    public override ValueTask AfterBackwardAsync(long step, IReplicaState replica, CancellationToken cancellationToken) =>
+    protected override ValueTask AfterBackwardLocalAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken) =>
         AverageAsync(StateKind.Grads, replica, cancellationToken);
 
-    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterBackward;
+    protected override bool ExchangesAtLocal(long localStep, SyncPhase phase) => phase == SyncPhase.AfterBackward;
 
     public override IReadOnlyDictionary<string, int> Periods { get; } = new Dictionary<string, int> { ["grads"] = 1 };
 

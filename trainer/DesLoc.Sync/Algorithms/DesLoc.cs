@@ -15,8 +15,8 @@ namespace DesLoc.Sync.Algorithms;
 /// one update per step, so averaged moments stay correctly de-biased. Bytes are counted per state, so a step
 /// that is a multiple of all three periods counts three exchanges.
 /// </remarks>
-public sealed class DesLoc(ICollective collective, int parameterCount, DesLocSettings settings)
-    : SyncStrategy(collective, parameterCount)
+public sealed class DesLoc(ICollective collective, int parameterCount, DesLocSettings settings, int ddpWarmupSteps = 0)
+    : SyncStrategy(collective, parameterCount, ddpWarmupSteps)
 {
     private int _kx = settings.Kx;
     private int _ku = settings.EffectiveKu;
@@ -31,23 +31,23 @@ public sealed class DesLoc(ICollective collective, int parameterCount, DesLocSet
         _kv = periods.GetValueOrDefault("m2", _kv);
     }
 
-    public override bool ExchangesAt(long step, SyncPhase phase) =>
+    protected override bool ExchangesAtLocal(long localStep, SyncPhase phase) =>
         phase == SyncPhase.AfterStep &&
-        (IsMultiple(step, _kx) || IsMultiple(step, _ku) || IsMultiple(step, _kv));
+        (IsMultiple(localStep, _kx) || IsMultiple(localStep, _ku) || IsMultiple(localStep, _kv));
 
-    protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
+    protected override async ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
     {
-        if (IsMultiple(step, _kx))
+        if (IsMultiple(localStep, _kx))
         {
             await AverageAsync(StateKind.Params, replica, cancellationToken);
         }
 
-        if (IsMultiple(step, _ku))
+        if (IsMultiple(localStep, _ku))
         {
             await AverageAsync(StateKind.M1, replica, cancellationToken);
         }
 
-        if (IsMultiple(step, _kv))
+        if (IsMultiple(localStep, _kv))
         {
             await AverageAsync(StateKind.M2, replica, cancellationToken);
         }

@@ -7,14 +7,14 @@ namespace DesLoc.Sync.Algorithms;
 /// Nesterov SGD step (lr 0.7, momentum 0.9 by default) moves the anchor, which every replica then adopts.
 /// The inner AdamW moments stay local: neither reset nor averaged. 1/H model sizes per step.
 /// </summary>
-public sealed class DiLoCo(ICollective collective, int parameterCount, DiLoCoSettings settings)
-    : OuterOptimizerStrategy(collective, parameterCount, settings.Period, settings.OuterLr, settings.OuterMomentum)
+public sealed class DiLoCo(ICollective collective, int parameterCount, DiLoCoSettings settings, int ddpWarmupSteps = 0)
+    : OuterOptimizerStrategy(collective, parameterCount, settings.Period, settings.OuterLr, settings.OuterMomentum, ddpWarmupSteps)
 {
-    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, OuterPeriod);
+    protected override bool ExchangesAtLocal(long localStep, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(localStep, OuterPeriod);
 
-    protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
+    protected override async ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
     {
-        if (IsMultiple(step, OuterPeriod))
+        if (IsMultiple(localStep, OuterPeriod))
         {
             await OuterStepAsync(replica, cancellationToken);
         }

@@ -13,14 +13,14 @@ public sealed class LocalAdam : SyncStrategy
     private int _period;
     private readonly float[] _fused;
 
-    public LocalAdam(ICollective collective, int parameterCount, LocalAdamSettings settings)
-        : base(collective, parameterCount)
+    public LocalAdam(ICollective collective, int parameterCount, LocalAdamSettings settings, int ddpWarmupSteps = 0)
+        : base(collective, parameterCount, ddpWarmupSteps)
     {
         _period = settings.Period;
         _fused = new float[3 * parameterCount];
     }
 
-    public override bool ExchangesAt(long step, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(step, _period);
+    protected override bool ExchangesAtLocal(long localStep, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(localStep, _period);
 
     public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["params"] = _period, ["m1"] = _period, ["m2"] = _period };
 
@@ -29,9 +29,9 @@ public sealed class LocalAdam : SyncStrategy
 
     public override void SetPeriods(IReadOnlyDictionary<string, int> periods) => _period = periods.Values.First();
 
-    protected override async ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
+    protected override async ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
     {
-        if (!IsMultiple(step, _period))
+        if (!IsMultiple(localStep, _period))
         {
             return;
         }

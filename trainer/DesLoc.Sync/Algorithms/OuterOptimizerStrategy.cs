@@ -9,8 +9,8 @@ namespace DesLoc.Sync.Algorithms;
 /// What DiLoCo and PALSGD share: a global model (the anchor) moved by an outer Nesterov step on the averaged
 /// pseudo-gradient every <see cref="OuterPeriod"/> steps, its state for heal and checkpoints, and its adjustable period.
 /// </summary>
-public abstract class OuterOptimizerStrategy(ICollective collective, int parameterCount, int period, double outerLr, double outerMomentum)
-    : SyncStrategy(collective, parameterCount)
+public abstract class OuterOptimizerStrategy(ICollective collective, int parameterCount, int period, double outerLr, double outerMomentum, int ddpWarmupSteps)
+    : SyncStrategy(collective, parameterCount, ddpWarmupSteps)
 {
     protected OuterNesterov Outer { get; } = new(parameterCount, outerLr, outerMomentum);
 

@@ -8,11 +8,11 @@ public static class SyncStrategies
     public static ISyncStrategy Create(AlgorithmSpec spec, ICollective collective, int parameterCount, ulong seed) => spec.Type switch
     {
         AlgorithmType.DDP => new Ddp(collective, parameterCount),
-        AlgorithmType.LocalAdam => new LocalAdam(collective, parameterCount, spec.LocalAdam),
-        AlgorithmType.DESLOC => new DesLoc(collective, parameterCount, spec.Desloc),
-        AlgorithmType.DiLoCo => new DiLoCo(collective, parameterCount, spec.Diloco),
-        AlgorithmType.PALSGD => new Palsgd(collective, parameterCount, spec.Palsgd, seed),
-        AlgorithmType.DCTMomentum => new DctMomentum(collective, parameterCount, spec.Dct),
+        AlgorithmType.LocalAdam => new LocalAdam(collective, parameterCount, spec.LocalAdam, spec.DdpWarmupSteps),
+        AlgorithmType.DESLOC => new DesLoc(collective, parameterCount, spec.Desloc, spec.DdpWarmupSteps),
+        AlgorithmType.DiLoCo => new DiLoCo(collective, parameterCount, spec.Diloco, spec.DdpWarmupSteps),
+        AlgorithmType.PALSGD => new Palsgd(collective, parameterCount, spec.Palsgd, seed, spec.DdpWarmupSteps),
+        AlgorithmType.DCTMomentum => new DctMomentum(collective, parameterCount, spec.Dct, spec.DdpWarmupSteps),
         _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Type, "Unknown algorithm type."),
     };
 }

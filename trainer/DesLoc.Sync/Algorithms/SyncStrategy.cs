@@ -5,11 +5,18 @@ using DesLoc.Sync.State;
 
 namespace DesLoc.Sync.Algorithms;
 
-/// <summary>Shared plumbing: the collective, the ledger, a scratch buffer and the no-op defaults.</summary>
+/// <summary>
+/// Shared plumbing: the collective, the ledger, a scratch buffer, the no-op defaults, and the DDP warm-up every
+/// local method shares (<see cref="AlgorithmSpec.DdpWarmupSteps"/>). During the warm-up gradients are averaged every
+/// step; at its last step the method starts from the identical replicas (<see cref="Initialize"/> again), and its own
+/// schedule counts local steps from there: a derived class sees <c>localStep = step − warm-up</c> in every hook.
+/// </summary>
 public abstract class SyncStrategy : ISyncStrategy
 {
-    protected SyncStrategy(ICollective collective, int parameterCount)
+    protected SyncStrategy(ICollective collective, int parameterCount, int ddpWarmupSteps = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(ddpWarmupSteps);
+        DdpWarmupSteps = ddpWarmupSteps;
         Collective = collective;
         ParameterCount = parameterCount;
         int workers = collective is IShardedCollective sharded ? sharded.WorkersPerReplica : 1;
@@ -20,6 +27,9 @@ public abstract class SyncStrategy : ISyncStrategy
     private long _intraBytesRecorded;
 
     public CommunicationLedger Ledger { get; }
+
+    /// <summary>Steps trained as DDP before the method's own schedule starts.</summary>
+    public int DdpWarmupSteps { get; }
 
     protected ICollective Collective { get; }
 
@@ -33,20 +43,43 @@ public abstract class SyncStrategy : ISyncStrategy
     {
     }
 
-    public virtual StepPlan Plan(long step) => StepPlan.Gradient;
+    public StepPlan Plan(long step) => InWarmup(step) ? StepPlan.Gradient : PlanLocal(step - DdpWarmupSteps);
 
-    public virtual ValueTask AfterBackwardAsync(long step, IReplicaState replica, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    public ValueTask AfterBackwardAsync(long step, IReplicaState replica, CancellationToken cancellationToken) =>
+        InWarmup(step)
+            ? AverageAsync(StateKind.Grads, replica, cancellationToken)
+            : AfterBackwardLocalAsync(step - DdpWarmupSteps, replica, cancellationToken);
 
-    public virtual void PseudoSync(long step, double learningRate, IReplicaState replica) =>
-        throw new InvalidOperationException($"{GetType().Name} never plans a pseudo-sync step.");
+    public void PseudoSync(long step, double learningRate, IReplicaState replica) =>
+        PseudoSyncLocal(step - DdpWarmupSteps, learningRate, replica);
 
     public async ValueTask AfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken)
     {
         Ledger.CountStep();
-        await SyncAfterStepAsync(step, replica, cancellationToken);
+        if (step == DdpWarmupSteps && step > 0)
+        {
+            // DDP kept the replicas identical: the method starts from the shared model (an outer method's anchor).
+            Initialize(replica);
+        }
+        else if (!InWarmup(step))
+        {
+            await SyncAfterStepAsync(step - DdpWarmupSteps, replica, cancellationToken);
+        }
     }
 
-    public abstract bool ExchangesAt(long step, SyncPhase phase);
+    public bool ExchangesAt(long step, SyncPhase phase) =>
+        InWarmup(step) ? phase == SyncPhase.AfterBackward : ExchangesAtLocal(step - DdpWarmupSteps, phase);
+
+    /// <summary>The plan of a step after the warm-up, by its local step (1 = the first after the warm-up).</summary>
+    protected virtual StepPlan PlanLocal(long localStep) => StepPlan.Gradient;
+
+    protected virtual ValueTask AfterBackwardLocalAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    protected virtual void PseudoSyncLocal(long localStep, double learningRate, IReplicaState replica) =>
+        throw new InvalidOperationException($"{GetType().Name} never plans a pseudo-sync step.");
+
+    /// <summary>Whether the method's own schedule exchanges at this phase of a local step.</summary>
+    protected abstract bool ExchangesAtLocal(long localStep, SyncPhase phase);
 
     public virtual void ExportState(StateBundle bundle)
     {
@@ -95,7 +128,8 @@ public abstract class SyncStrategy : ISyncStrategy
     public virtual void SetPeriods(IReadOnlyDictionary<string, int> periods) =>
         throw new InvalidOperationException($"{GetType().Name} has no adjustable periods.");
 
-    protected virtual ValueTask SyncAfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <summary>The method's exchange after the optimizer step of a local step.</summary>
+    protected virtual ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     /// <summary>Replaces one state vector by its mean over the group (snapshot, exchange, apply).</summary>
     protected async ValueTask AverageAsync(StateKind kind, IReplicaState replica, CancellationToken cancellationToken)
@@ -122,4 +156,6 @@ public abstract class SyncStrategy : ISyncStrategy
     }
 
     protected static bool IsMultiple(long step, int period) => step % period == 0;
+
+    private bool InWarmup(long step) => step <= DdpWarmupSteps;
 }
