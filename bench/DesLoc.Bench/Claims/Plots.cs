@@ -43,6 +43,39 @@ internal static class Plots
         plot.SavePng(path, 1000, 620);
     }
 
+    /// <summary>
+    /// One marker per labelled point with a vertical error bar, x on a log10 axis labelled in bytes: a Pareto view where
+    /// lower left is better.
+    /// </summary>
+    public static void Points(string path, string title, string xLabel, string yLabel, IEnumerable<(string Name, double X, double Y, double Error)> points)
+    {
+        var plot = new Plot();
+        plot.Add.Palette = new ScottPlot.Palettes.Category20();
+        foreach ((string name, double x, double y, double error) in points)
+        {
+            double lx = Math.Log10(Math.Max(x, 1));
+            var marker = plot.Add.Scatter(new[] { lx }, new[] { y });
+            marker.LegendText = name;
+            marker.MarkerSize = 9;
+            marker.LineWidth = 0;
+            if (double.IsFinite(error))
+            {
+                var bar = plot.Add.ErrorBar(new[] { lx }, new[] { y }, new[] { error });
+                bar.Color = marker.Color;
+            }
+        }
+
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            LabelFormatter = v => DesLoc.Trainer.Training.ByteFormat.Bytes((long)Math.Pow(10, v)),
+        };
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.SavePng(path, 1100, 700);
+    }
+
     /// <summary>Stacked panels sharing a time axis (the adaptive run: bandwidth, period, comm fraction).</summary>
     public static void Panels(string path, string title, string xLabel, IReadOnlyList<(string YLabel, IReadOnlyList<(string Name, double[] X, double[] Y)> Series)> panels)
     {
