@@ -19,7 +19,6 @@ internal static class Program
         "transport" => await Transport.TransportBenchmark.RunAsync(args),
         "allreduce-worker" => await Transport.AllReduceWorker.RunAsync(args),
         "operator" => await Operator.OperatorBenchmark.RunAsync(args),
-        "comm-quality" => await Claims.CommQualityBenchmark.RunAsync(args),
         "slow-links" => await Claims.SlowLinksBenchmark.RunAsync(args),
         "adaptive" => await Claims.AdaptiveBenchmark.RunAsync(args),
         "two-sites" => await Claims.TwoSitesBenchmark.RunAsync(args),

@@ -55,7 +55,7 @@ internal static class FairComparisonBenchmark
             new("synthetic", new DataSpec { Synthetic = new SyntheticSpec { Vocab = 32, Order = 2 } },
                 new ModelSpec { Layers = 1, Dim = 32, Heads = 2, Context = 32 }, BatchSize: 16),
             new("tiny Shakespeare (bytes)", new DataSpec { Shards = Path.GetDirectoryName(prepared.ManifestPath)!, Tokenizer = TokenizerNames.Bytes },
-                new ModelSpec { Type = ModelSpec.Llama, Layers = 1, Dim = 32, Heads = 2, Context = 64 }, BatchSize: 16),
+                new ModelSpec { Type = ModelSpec.Llama, Layers = 1, Dim = 32, Heads = 2, Context = 32 }, BatchSize: 16),
         ];
 
         var report = new StringBuilder();

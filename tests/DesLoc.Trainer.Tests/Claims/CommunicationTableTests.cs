@@ -5,9 +5,8 @@ using DesLoc.Trainer.Training;
 namespace DesLoc.Trainer.Tests.Claims;
 
 /// <summary>
-/// The quick variant of bench/comm-quality.sh for CI: every method, 4 replicas in one process (the benchmark runs
-/// them as real processes; here only the deterministic part is checked), the tiny GPT, 48 steps, period 8 (DES-LOC
-/// 8/24/48). The byte counters equal the analytic formulas for the real model's P parameters, and the methods rank
+/// Every method at one period, 4 replicas in one process, the tiny GPT, 48 steps, period 8 (DES-LOC 8/24/48); the
+/// claims harness's own grid is checked by <see cref="ClaimsHarnessTests"/>. The byte counters equal the analytic formulas for the real model's P parameters, and the methods rank
 /// by bytes as the papers say. Summed over ranks a ring all-reduce of n floats sends exactly 2(W-1)n floats, however
 /// n splits into chunks, so the totals are exact.
 /// </summary>
