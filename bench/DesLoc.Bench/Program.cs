@@ -24,6 +24,7 @@ internal static class Program
         "two-sites" => await Claims.TwoSitesBenchmark.RunAsync(args),
         "shakespeare" => await Claims.ShakespeareBenchmark.RunAsync(args),
         "claims" => await Fair.FairComparisonBenchmark.RunAsync(args),
+        "dct-bytes" => await Claims.DctBytesBenchmark.RunAsync(args),
         "tokens-per-second" => await Throughput.TokensPerSecondBenchmark.RunAsync(args),
         _ => await SyncComparisonAsync(args),
     };
@@ -43,7 +44,7 @@ internal static class Program
             ("DES-LOC Kx=256 (768, 1536)", new() { Type = AlgorithmType.DESLOC, Desloc = new() { Kx = 256 } }),
             ("DiLoCo H=32", new() { Type = AlgorithmType.DiLoCo, Diloco = new() { Period = 32 } }),
             ("PALSGD H=32 p=0.2", new() { Type = AlgorithmType.PALSGD, Palsgd = new() { Period = 32, Probability = 0.2, Eta = 1 }, DdpWarmupSteps = 32 }),
-            ("DCT momentum H=32 top-4/64", new() { Type = AlgorithmType.DCTMomentum, Dct = new() { Period = 32, TopK = 4 } }),
+            ("DCT momentum H=32 top-4/64", new() { Type = AlgorithmType.DCTMomentum, Dct = new() { Period = 32, Blocks = DctSettings.FlatBlocks, TopK = 4 } }),
         };
 
         var table = new StringBuilder();

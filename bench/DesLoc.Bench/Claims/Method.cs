@@ -21,8 +21,9 @@ internal sealed record Method(string Name, string Family, int Period, string Alg
     public static Method Palsgd(int h) =>
         new(F($"PALSGD H={h} p=0.2"), "PALSGD", h, F($"type: PALSGD\npalsgd:\n  period: {h}\n  probability: 0.2\n  eta: 1\nddpWarmupSteps: {h}"));
 
+    /// <summary>DCT momentum in flat 1-D chunks of 64, the setting the recorded comm-quality and two-sites tables were measured with.</summary>
     public static Method Dct(int h, int topK = 4) =>
-        new(F($"DCT momentum H={h} top-{topK}/64"), "DCT momentum", h, F($"type: DCTMomentum\ndct:\n  period: {h}\n  chunk: 64\n  topK: {topK}"));
+        new(F($"DCT momentum H={h} top-{topK}/64"), "DCT momentum", h, F($"type: DCTMomentum\ndct:\n  period: {h}\n  blocks: flat\n  chunk: 64\n  topK: {topK}"));
 
     private static string F(FormattableString text) => text.ToString(s_text);
 }

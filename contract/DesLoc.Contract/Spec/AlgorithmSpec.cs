@@ -94,19 +94,29 @@ public sealed record PalsgdSettings
     public double OuterMomentum { get; init; } = 0.9;
 }
 
-[Description("DCT momentum: DiLoCo whose outer momentum is shared only through its top-k DCT coefficients per chunk.")]
+[Description("DCT momentum: DiLoCo whose outer momentum is shared only through its top-k DCT coefficients per block.")]
 public sealed record DctSettings
 {
+    /// <summary>Each tensor in 2-D blocks of at most chunk x chunk (the paper's cut).</summary>
+    public const string TensorBlocks = "tensor";
+
+    /// <summary>The flat concatenation of all parameters in 1-D chunks of chunk.</summary>
+    public const string FlatBlocks = "flat";
+
     [Range(1, 1000000)]
     public int Period { get; init; } = 32;
 
-    [Description("DCT block length, in parameters.")]
+    [Description("tensor: each tensor in blocks of at most chunk x chunk, a dimension's block being its largest divisor up to chunk (the paper's cut; 1-D tensors in chunks of that length). flat: all parameters concatenated, in 1-D chunks of chunk.")]
+    [AllowedValues(TensorBlocks, FlatBlocks)]
+    public string Blocks { get; init; } = TensorBlocks;
+
+    [Description("Block side (tensor) or length (flat), in parameters.")]
     [Range(1, 4096)]
     public int Chunk { get; init; } = 64;
 
-    [Description("Coefficients sent per chunk; at most chunk.")]
+    [Description("Coefficients sent per block (fewer when a block is smaller); at most chunk*chunk with tensor blocks, chunk with flat ones.")]
     [Range(1, 4096)]
-    public int TopK { get; init; } = 4;
+    public int TopK { get; init; } = 32;
 
     [Description("Outer momentum decay; below 1, or the momentum never forgets.")]
     [Range(0.0, 1.0, MaximumIsExclusive = true)]

@@ -41,7 +41,7 @@ public sealed class ManifestLoaderTests
 
     [Theory]
     [InlineData("  algorithm:\n    deslco:\n      kx: 4", "spec.algorithm.deslco: unknown field")]
-    [InlineData("  algorithm:\n    dct:\n      chunk: 16\n      topK: 32", "spec.algorithm.dct.topK: topK must not exceed chunk")]
+    [InlineData("  algorithm:\n    dct:\n      chunk: 4\n      topK: 32", "spec.algorithm.dct.topK: topK must not exceed a block")]
     [InlineData("  replicas: 0", "spec.replicas: must be in [1, 1024]")]
     [InlineData("  algorithm:\n    type: Gossip", "spec.algorithm.type")]
     [InlineData("  training: [1, 2]", "spec.training")]

@@ -216,7 +216,7 @@ public sealed class JobReconcilerTests
     [Fact]
     public void InvalidSpec_FailsTheJobWithTheFieldNamed()
     {
-        LowCommJob job = Jobs.New(edit: s => s with { Algorithm = new AlgorithmSpec { Dct = new DctSettings { Chunk = 8, TopK = 16 } } });
+        LowCommJob job = Jobs.New(edit: s => s with { Algorithm = new AlgorithmSpec { Dct = new DctSettings { Chunk = 8, TopK = 65 } } });
         ReconcilePlan plan = Jobs.Reconcile(job, [], Jobs.T0);
 
         Assert.Equal(JobPhase.Failed, plan.Status.Phase);

@@ -292,7 +292,7 @@ public sealed class OperatorServeTests
 
     [Theory]
     [InlineData("  algorithm:\n    desloc:\n      kx: -4", "spec.algorithm.desloc.kx")]
-    [InlineData("  algorithm:\n    type: DCTMomentum\n    dct:\n      chunk: 32\n      topK: 64", "spec.algorithm.dct.topK")]
+    [InlineData("  algorithm:\n    type: DCTMomentum\n    dct:\n      blocks: flat\n      chunk: 32\n      topK: 64", "spec.algorithm.dct.topK")]
     [InlineData("  algorithm:\n    type: Gossip", "spec.algorithm.type")]
     public async Task InvalidManifests_AreRefusedByKubectlApply_WithTheFieldNamed(string spec, string field)
     {

@@ -24,7 +24,7 @@ public sealed class CrdDefaultsTests
         const string Spec = "spec.validation.openAPIV3Schema.properties[spec]";
         Assert.Equal(
             [
-                $"{Spec}.properties[algorithm].properties[dct].default: Invalid value: \"object\": no such key: topK evaluating rule: topK must not exceed chunk",
+                $"{Spec}.properties[algorithm].properties[dct].default: Invalid value: \"object\": no such key: topK evaluating rule: topK must not exceed a block: chunk*chunk with tensor blocks, chunk with flat ones",
                 $"{Spec}.properties[faultTolerance].properties[backoff].default: Invalid value: \"object\": no such key: initialSeconds evaluating rule: initialSeconds must not exceed maxSeconds",
                 $"{Spec}.properties[model].default: Invalid value: \"object\": no such key: dim evaluating rule: dim must be a multiple of heads",
                 $"{Spec}.properties[sync].properties[adaptive].default: Invalid value: \"object\": no such key: minPeriod evaluating rule: minPeriod must not exceed maxPeriod",

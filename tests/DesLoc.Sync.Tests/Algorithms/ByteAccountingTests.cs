@@ -120,7 +120,7 @@ public sealed class ByteAccountingTests
 
         var (strategies, _) = await StrategyHarness.RunAsync(spec, W, P, T);
 
-        long payload = 16 * 4 * (1 + 4);   // 1000 values pad to 16 chunks of 64; k=4 one-byte indices and float32 values
+        long payload = 20 * 4 * (1 + 4);   // 1000 values as one 1-D tensor: 20 chunks of 50 (its largest divisor up to 64); k=4 one-byte indices and float32 values
         foreach (ISyncStrategy strategy in strategies)
         {
             Assert.Equal(T / 10 * payload, strategy.Ledger.PayloadBytes(StateKind.Dct));
@@ -129,14 +129,16 @@ public sealed class ByteAccountingTests
         }
     }
 
+    /// <summary>The paper's setting (64 x 64 blocks, top-32) on 2-D weights: 32 of 4096 coefficients with 2-byte indices.</summary>
     [Fact]
-    public async Task DctMomentum_SendsSeveralTimesFewerBytesThanDiLoCoAtTheSameH()
+    public async Task DctMomentum_SendsManyTimesFewerBytesThanDiLoCoAtTheSameH()
     {
-        var (dct, _) = await StrategyHarness.RunAsync(new AlgorithmSpec { Type = AlgorithmType.DCTMomentum, Dct = new() { Period = 10 } }, W, P, T);
-        var (diloco, _) = await StrategyHarness.RunAsync(new AlgorithmSpec { Type = AlgorithmType.DiLoCo, Diloco = new() { Period = 10 } }, W, P, T);
+        long[][] shapes = [[64, 256], [128, 64]];   // 6 blocks of 64 x 64
+        var (dct, _) = await StrategyHarness.RunAsync(new AlgorithmSpec { Type = AlgorithmType.DCTMomentum, Dct = new() { Period = 10 } }, W, shapes, T);
+        var (diloco, _) = await StrategyHarness.RunAsync(new AlgorithmSpec { Type = AlgorithmType.DiLoCo, Diloco = new() { Period = 10 } }, W, shapes, T);
 
         double ratio = (double)diloco[0].Ledger.TotalWireBytes / dct[0].Ledger.TotalWireBytes;
 
-        Assert.InRange(ratio, 5, 10);   // 6P bytes vs 3·(16·4·5) at W = 4, k = 4: about 6.25x
+        Assert.Equal(2.0 * 4096 * 4 * (W - 1) / W / ((W - 1) * 32 * 6), ratio, 1e-9);   // about 42.7x at W = 4
     }
 }

@@ -1,5 +1,6 @@
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Algorithms;
+using DesLoc.Sync.Math;
 using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Sync.Tests.Algorithms;
@@ -10,12 +11,16 @@ namespace DesLoc.Sync.Tests.Algorithms;
 /// </summary>
 internal static class StrategyHarness
 {
+    public static Task<(ISyncStrategy[] Strategies, ArrayReplica[] Replicas)> RunAsync(
+        AlgorithmSpec spec, int world, int parameterCount, int steps, ulong seed = 1) => RunAsync(spec, world, [[parameterCount]], steps, seed);
+
+    /// <summary>The same over parameters that are tensors of <paramref name="shapes"/> (what DCT momentum's blocks follow).</summary>
     public static async Task<(ISyncStrategy[] Strategies, ArrayReplica[] Replicas)> RunAsync(
-        AlgorithmSpec spec, int world, int parameterCount, int steps, ulong seed = 1)
+        AlgorithmSpec spec, int world, IReadOnlyList<long[]> shapes, int steps, ulong seed = 1)
     {
         var group = new InMemoryCollectiveGroup(world);
-        var strategies = Enumerable.Range(0, world).Select(r => SyncStrategies.Create(spec, group[r], parameterCount, seed)).ToArray();
-        return (strategies, await DriveAsync(strategies, parameterCount, steps, rank => rank));
+        var strategies = Enumerable.Range(0, world).Select(r => SyncStrategies.Create(spec, group[r], shapes, seed)).ToArray();
+        return (strategies, await DriveAsync(strategies, checked((int)TensorBlockLayout.ElementCount(shapes)), steps, rank => rank));
     }
 
     /// <summary>

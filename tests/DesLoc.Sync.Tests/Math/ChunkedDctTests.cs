@@ -62,7 +62,4 @@ public sealed class ChunkedDctTests
     [Fact]
     public void Forward_LengthNotAMultipleOfChunk_Throws() =>
         Assert.Throws<ArgumentException>(() => new ChunkedDct(8).Forward(new float[10], new float[10]));
-
-    [Fact]
-    public void PaddedLength_RoundsUpToWholeChunks() => Assert.Equal(1024, new ChunkedDct(64).PaddedLength(1000));
 }

@@ -1,5 +1,8 @@
 using DesLoc.Bench.Fair;
 using DesLoc.Sync.Accounting;
+using DesLoc.Sync.Algorithms;
+using DesLoc.Sync.Math;
+using DesLoc.Trainer.Models;
 
 namespace DesLoc.Trainer.Tests.Claims;
 
@@ -31,8 +34,9 @@ public sealed class ClaimsHarnessTests
     {
         (Arm arm, Trial trial) = (await s_runs.Value).Single(r => r.Key.Name == name);
         long p = ParameterCount(trial);
+        IReadOnlyList<long[]> shapes = LanguageModels.ParameterShapes(TrialRunner.Spec(s_tiny, arm, Warmup, LocalSteps, 1e-2, 0.7, seed: 1));
 
-        Assert.Equal(ExpectedTotalWireBytes(arm, p), trial.Ledgers.Sum(l => l.TotalWireBytes));
+        Assert.Equal(ExpectedTotalWireBytes(arm, p, shapes), trial.Ledgers.Sum(l => l.TotalWireBytes));
     }
 
     [Fact]
@@ -90,7 +94,7 @@ public sealed class ClaimsHarnessTests
 
     private static double BytesPerValue(string compression) => compression == SyncSpec.Bf16Compression ? 2 : 4;
 
-    private static long ExpectedTotalWireBytes(Arm arm, long p)
+    private static long ExpectedTotalWireBytes(Arm arm, long p, IReadOnlyList<long[]> shapes)
     {
         double b = BytesPerValue(arm.Compression);
         long local = arm.LocalSteps(LocalSteps);
@@ -103,7 +107,9 @@ public sealed class ClaimsHarnessTests
             AlgorithmType.DESLOC => warmup + ((local / a.Desloc.Kx) + (local / a.Desloc.EffectiveKu) + (local / a.Desloc.EffectiveKv)) * AllReduce(p, b),
             AlgorithmType.DiLoCo => warmup + (local / a.Diloco.Period * AllReduce(p, b)),
             AlgorithmType.PALSGD => warmup + (local / a.Palsgd.Period * AllReduce(p, b)),
-            _ => throw new ArgumentOutOfRangeException(nameof(arm), a.Type, "No formula yet."),
+            // An all-gather of every replica's top-k per block (indices as wide as the block needs): R(R−1) payloads.
+            AlgorithmType.DCTMomentum => warmup + (local / a.Dct.Period * R * (R - 1) * SparseBlockCoefficients.PayloadBytesOf(DctMomentum.LayoutOf(a.Dct, shapes), a.Dct.TopK)),
+            _ => throw new ArgumentOutOfRangeException(nameof(arm), a.Type, "No formula for this method."),
         };
     }
 

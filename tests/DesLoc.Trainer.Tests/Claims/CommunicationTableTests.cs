@@ -1,4 +1,7 @@
 using DesLoc.Sync.Accounting;
+using DesLoc.Sync.Algorithms;
+using DesLoc.Sync.Math;
+using DesLoc.Trainer.Models;
 using DesLoc.Trainer.Tests.Training;
 using DesLoc.Trainer.Training;
 
@@ -17,6 +20,7 @@ public sealed class CommunicationTableTests
     private const int T = 48;
     private const int K = 8;
 
+    private static readonly DctSettings s_dct = new() { Period = K, Chunk = 64, TopK = 4 };
     private static readonly Lazy<Task<Dictionary<AlgorithmType, JobResult>>> s_runs = new(RunAllAsync);
 
     [Fact]
@@ -79,8 +83,9 @@ public sealed class CommunicationTableTests
     {
         JobResult run = (await s_runs.Value)[AlgorithmType.DCTMomentum];
 
-        long chunks = (run.ParameterCount + 63) / 64;
-        long payload = chunks * 4 * (1 + sizeof(float));   // top-4 of 64: one-byte index and a float32 value each
+        // Top-4 per block of each tensor: a 1-D tensor of 32 is one block (1-byte indices), a 32 x 32 weight one block of 1024 (2-byte ones).
+        TensorBlockLayout layout = DctMomentum.LayoutOf(s_dct, LanguageModels.ParameterShapes(TinyJobs.Spec(new AlgorithmSpec(), T, W)));
+        long payload = layout.Regions.Sum(r => r.BlockCount * 4L * (r.BlockSize <= 256 ? 1 + sizeof(float) : 2 + sizeof(float)));
         Assert.Equal(T / K * payload, Payload(run, StateKind.Dct));
         Assert.Equal(T / K * W * (W - 1) * payload, TotalWire(run));
     }
@@ -125,7 +130,7 @@ public sealed class CommunicationTableTests
                 Diloco = new() { Period = K },
                 Palsgd = new() { Period = K, Probability = 0.2, Eta = 1 },
                 DdpWarmupSteps = type == AlgorithmType.PALSGD ? K : 0,
-                Dct = new() { Period = K, Chunk = 64, TopK = 4 },
+                Dct = s_dct,
             };
             runs[type] = (await TinyJobs.RunAsync(TinyJobs.Spec(algorithm, T, W))).Result;
         }

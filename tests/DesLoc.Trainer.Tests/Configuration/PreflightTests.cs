@@ -21,7 +21,7 @@ public sealed class PreflightTests
         { "beta2 = 1", new JobSpec { Training = new TrainingSpec { Beta2 = 1 } }, "spec.training.beta2: must be in [0, 1)" },
         { "vocab too small", new JobSpec { Model = new ModelSpec { Vocab = 8 } }, "spec.model.vocab: model.vocab must be at least the data's vocabulary" },
         { "zero period", new JobSpec { Algorithm = new AlgorithmSpec { Type = AlgorithmType.DESLOC, Desloc = new() { Kx = 0 } } }, "spec.algorithm.desloc.kx: must be in [1, 1000000]" },
-        { "topK > chunk", new JobSpec { Algorithm = new AlgorithmSpec { Type = AlgorithmType.DCTMomentum, Dct = new() { TopK = 100 } } }, "spec.algorithm.dct.topK: topK must not exceed chunk" },
+        { "topK > block", new JobSpec { Algorithm = new AlgorithmSpec { Type = AlgorithmType.DCTMomentum, Dct = new() { Chunk = 8, TopK = 100 } } }, "spec.algorithm.dct.topK: topK must not exceed a block" },
         { "p outside", new JobSpec { Algorithm = new AlgorithmSpec { Type = AlgorithmType.PALSGD, Palsgd = new() { Probability = 1.5 } } }, "spec.algorithm.palsgd.probability: must be in [0, 1)" },
     };
 

@@ -1,6 +1,9 @@
 using DesLoc.Sync.Accounting;
+using DesLoc.Sync.Algorithms;
+using DesLoc.Sync.Math;
 using DesLoc.Sync.State;
 using DesLoc.Trainer.Checkpoints;
+using DesLoc.Trainer.Models;
 using DesLoc.Trainer.Tests.Training;
 
 namespace DesLoc.Trainer.Tests.Distributed;
@@ -33,10 +36,10 @@ public sealed class ReplicaProcessTests
         Assert.InRange(meanLoss, expected.MeanEvalLoss - LossTolerance, expected.MeanEvalLoss + LossTolerance);
 
         // Payload by kind (params, grads, m1, m2, pseudograd, dct) from the formulas: DES-LOC syncs params every 10
-        // steps, m1 every 30 and m2 every 60; DCT momentum sends k=4 one-byte indices and float32 values per chunk
-        // of 64 every 10 steps.
+        // steps, m1 every 30 and m2 every 60; DCT momentum sends top-32 indices and float32 values per block of the
+        // model's tensors every 10 steps (so the processes got the model's shapes, not one flat vector).
         long model = (long)expected.ParameterCount * sizeof(float);
-        long dctPayload = (expected.ParameterCount + 63) / 64 * 4 * (1 + sizeof(float));
+        long dctPayload = SparseBlockCoefficients.PayloadBytesOf(DctMomentum.LayoutOf(spec.Algorithm.Dct, LanguageModels.ParameterShapes(spec)), 32);
         long[] analytic = type == AlgorithmType.DESLOC
             ? [240 / 10 * model, 0, 240 / 30 * model, 240 / 60 * model, 0, 0]
             : [0, 0, 0, 0, 0, 240 / 10 * dctPayload];

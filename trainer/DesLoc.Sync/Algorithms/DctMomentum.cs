@@ -8,10 +8,11 @@ namespace DesLoc.Sync.Algorithms;
 
 /// <summary>
 /// DCT momentum (H, chunk, topK, decay): DiLoCo whose outer Nesterov momentum is the only shared state, and
-/// only in part. Every H steps each replica folds its pseudo-gradient into its momentum, transforms it with a
-/// chunked orthonormal DCT-II, sends the top-k coefficients per chunk (an all-gather of indices and values)
-/// and replaces them with the group mean; the other coefficients stay local as residual. Then
-/// <c>anchor -= outerLr·(delta + decay·momentum)</c> and the replica adopts its anchor.
+/// only in part. Every H steps each replica folds its pseudo-gradient into its momentum, transforms it block by block
+/// with an orthonormal DCT-II (<see cref="TensorBlockLayout"/>: by default each tensor in blocks of up to 64 x 64, as
+/// the paper), sends the top-k coefficients per block (an all-gather of indices and values) and replaces them with the
+/// group mean; the other coefficients stay local as residual. Then <c>anchor -= outerLr·(delta + decay·momentum)</c>
+/// and the replica adopts its anchor.
 /// </summary>
 /// <remarks>
 /// Decisions: (1) the pseudo-gradient is not averaged, as in the authors' code (exalsius/diloco-training); the
@@ -20,13 +21,16 @@ namespace DesLoc.Sync.Algorithms;
 /// divided by the world size (mean over all replicas), not by the number of replicas that picked it as the
 /// reference does: each replica removes what it sent, so the group's total momentum is conserved exactly,
 /// whereas the mean over pickers applies a coefficient picked by one replica at full value on all of them.
-/// With topK = chunk this is exactly dense momentum averaging.
+/// With topK = a whole block this is exactly dense momentum averaging. (3) Indices take as few bytes as a block
+/// needs (1 for 16 x 16, 2 for 64 x 64) instead of the reference's int64; <see cref="PaperBytesPerSync"/> gives the
+/// reference's own count for comparison.
 /// </remarks>
 public sealed class DctMomentum : SyncStrategy
 {
     private readonly DctSettings _settings;
-    private readonly ChunkedDct _dct;
-    private readonly SparseChunkCoefficients _codec;
+    private readonly TensorBlockLayout _layout;
+    private readonly TensorBlockDct _dct;
+    private readonly SparseBlockCoefficients _codec;
     private readonly float[] _anchor;
     private readonly float[] _momentum;
     private readonly float[] _delta;
@@ -34,27 +38,50 @@ public sealed class DctMomentum : SyncStrategy
     private readonly byte[] _payload;
     private int _period;
 
-    public DctMomentum(ICollective collective, int parameterCount, DctSettings settings, int ddpWarmupSteps = 0)
-        : base(collective, parameterCount, ddpWarmupSteps)
+    /// <summary>DCT momentum for parameters that are tensors of <paramref name="shapes"/>, in the order of the replica's flat vectors.</summary>
+    public DctMomentum(ICollective collective, IReadOnlyList<long[]> shapes, DctSettings settings, int ddpWarmupSteps = 0)
+        : base(collective, checked((int)TensorBlockLayout.ElementCount(shapes)), ddpWarmupSteps)
     {
         _settings = settings;
-        _dct = new ChunkedDct(settings.Chunk);
-        int padded = checked((int)_dct.PaddedLength(parameterCount));
-        _codec = new SparseChunkCoefficients(settings.Chunk, settings.TopK, padded / settings.Chunk);
-        _anchor = new float[parameterCount];
-        _momentum = new float[padded];
-        _delta = new float[padded];
-        _coefficients = new float[padded];
+        _layout = LayoutOf(settings, shapes);
+        _dct = new TensorBlockDct(_layout);
+        _codec = new SparseBlockCoefficients(_layout, settings.TopK);
+        _anchor = new float[ParameterCount];
+        _momentum = new float[_layout.Length];
+        _delta = new float[_layout.Length];
+        _coefficients = new float[_layout.Length];
         _payload = new byte[_codec.PayloadBytes];
         _period = settings.Period;
+    }
+
+    /// <summary>The blocks these settings cut tensors of these shapes into.</summary>
+    public static TensorBlockLayout LayoutOf(DctSettings settings, IReadOnlyList<long[]> shapes) => settings.Blocks == DctSettings.FlatBlocks
+        ? TensorBlockLayout.Flat(TensorBlockLayout.ElementCount(shapes), settings.Chunk)
+        : TensorBlockLayout.PerTensor(shapes, settings.Chunk);
+
+    /// <summary>
+    /// What the reference code (exalsius/diloco-training) counts for one sync of this layout over <paramref name="world"/>
+    /// replicas: <c>nbytes = (W + 1)·k·(8 B int64 index + 4 B value)</c> per block (its own payload plus the W it gathers),
+    /// reported as <c>2·nbytes·(W − 1)/W</c>. Our ledger records the wire bytes the all-gather actually sends instead.
+    /// </summary>
+    public static double PaperBytesPerSync(TensorBlockLayout layout, int topK, int world)
+    {
+        long kept = layout.Regions.Sum(r => (long)r.BlockCount * SparseBlockCoefficients.KeptOf(r, topK));
+        double nbytes = (world + 1) * kept * (sizeof(long) + sizeof(float));
+        return 2 * nbytes * (world - 1) / world;
     }
 
     public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["outer"] = _period };
 
     public override void SetPeriods(IReadOnlyDictionary<string, int> periods) => _period = periods["outer"];
 
-    /// <summary>This replica's outer momentum (padded to whole chunks).</summary>
-    internal ReadOnlySpan<float> Momentum => _momentum;
+    /// <summary>This replica's outer momentum, in parameter order (a copy without the layout's padding).</summary>
+    internal float[] Momentum()
+    {
+        float[] momentum = new float[ParameterCount];
+        _layout.Gather(_momentum, momentum);
+        return momentum;
+    }
 
     public override void Initialize(IReplicaState replica) => replica.CopyTo(StateKind.Params, _anchor);
 
@@ -83,8 +110,8 @@ public sealed class DctMomentum : SyncStrategy
 
         float decay = (float)_settings.Decay;
         replica.CopyTo(StateKind.Params, Scratch);
-        Span<float> delta = _delta.AsSpan(0, ParameterCount);
-        TensorPrimitives.Subtract(_anchor, Scratch, delta);
+        TensorPrimitives.Subtract(_anchor, Scratch, Scratch);
+        _layout.Scatter(Scratch, _delta);
         TensorPrimitives.MultiplyAdd(_momentum, decay, _delta, _momentum);
         _dct.Forward(_momentum, _coefficients);
         _codec.Extract(_coefficients, _payload);
@@ -98,11 +125,9 @@ public sealed class DctMomentum : SyncStrategy
         }
 
         _dct.Inverse(_coefficients, _momentum);
-        float lr = (float)_settings.OuterLr;
-        for (int i = 0; i < ParameterCount; i++)
-        {
-            _anchor[i] -= lr * (_delta[i] + decay * _momentum[i]);
-        }
+        TensorPrimitives.MultiplyAdd(_momentum, decay, _delta, _coefficients);   // the Nesterov step, padding included
+        _layout.Gather(_coefficients, Scratch);
+        TensorPrimitives.MultiplyAdd(Scratch, -(float)_settings.OuterLr, _anchor, _anchor);
 
         replica.CopyFrom(StateKind.Params, _anchor);
         RecordExchange(gathered.BytesSent, (StateKind.Dct, _codec.PayloadBytes));

@@ -1,18 +1,30 @@
 using DesLoc.Contract.Collectives;
+using DesLoc.Sync.Math;
 
 namespace DesLoc.Sync.Algorithms;
 
 public static class SyncStrategies
 {
-    /// <summary>The strategy an (already validated) spec asks for, for one replica of the collective.</summary>
-    public static ISyncStrategy Create(AlgorithmSpec spec, ICollective collective, int parameterCount, ulong seed) => spec.Type switch
+    /// <summary>
+    /// The strategy an (already validated) spec asks for, for one replica of the collective whose parameters are tensors of
+    /// <paramref name="shapes"/>, in the order of its flat vectors (DCT momentum cuts its blocks per tensor; the others need only the count).
+    /// </summary>
+    public static ISyncStrategy Create(AlgorithmSpec spec, ICollective collective, IReadOnlyList<long[]> shapes, ulong seed)
     {
-        AlgorithmType.DDP => new Ddp(collective, parameterCount),
-        AlgorithmType.LocalAdam => new LocalAdam(collective, parameterCount, spec.LocalAdam, spec.DdpWarmupSteps),
-        AlgorithmType.DESLOC => new DesLoc(collective, parameterCount, spec.Desloc, spec.DdpWarmupSteps),
-        AlgorithmType.DiLoCo => new DiLoCo(collective, parameterCount, spec.Diloco, spec.DdpWarmupSteps),
-        AlgorithmType.PALSGD => new Palsgd(collective, parameterCount, spec.Palsgd, seed, spec.DdpWarmupSteps),
-        AlgorithmType.DCTMomentum => new DctMomentum(collective, parameterCount, spec.Dct, spec.DdpWarmupSteps),
-        _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Type, "Unknown algorithm type."),
-    };
+        int parameterCount = checked((int)TensorBlockLayout.ElementCount(shapes));
+        return spec.Type switch
+        {
+            AlgorithmType.DDP => new Ddp(collective, parameterCount),
+            AlgorithmType.LocalAdam => new LocalAdam(collective, parameterCount, spec.LocalAdam, spec.DdpWarmupSteps),
+            AlgorithmType.DESLOC => new DesLoc(collective, parameterCount, spec.Desloc, spec.DdpWarmupSteps),
+            AlgorithmType.DiLoCo => new DiLoCo(collective, parameterCount, spec.Diloco, spec.DdpWarmupSteps),
+            AlgorithmType.PALSGD => new Palsgd(collective, parameterCount, spec.Palsgd, seed, spec.DdpWarmupSteps),
+            AlgorithmType.DCTMomentum => new DctMomentum(collective, shapes, spec.Dct, spec.DdpWarmupSteps),
+            _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Type, "Unknown algorithm type."),
+        };
+    }
+
+    /// <summary>The same for a flat vector of <paramref name="parameterCount"/> values, taken as one 1-D tensor.</summary>
+    public static ISyncStrategy Create(AlgorithmSpec spec, ICollective collective, int parameterCount, ulong seed) =>
+        Create(spec, collective, [[parameterCount]], seed);
 }

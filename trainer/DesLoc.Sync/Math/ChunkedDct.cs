@@ -5,13 +5,8 @@ namespace DesLoc.Sync.Math;
 /// <summary>
 /// Orthonormal DCT-II over consecutive chunks of a flat vector, as a matmul with a precomputed basis
 /// (the fastest form on CPU: a 64-point transform of 1M floats takes about 1.6 ms). The inverse is the
-/// transpose. Vectors are padded with zeros to a whole number of chunks by the caller (<see cref="PaddedLength"/>).
+/// transpose. <see cref="TensorBlockDct"/> builds its 2-D block transform from two of these (rows, then columns).
 /// </summary>
-/// <remarks>
-/// The reference code (DeMo, exalsius) cuts each 2-D weight into 64x64 blocks with the largest divisor of each
-/// dimension. We transform the flat concatenation of all parameters in 1-D chunks instead: every tensor shape
-/// is handled alike, no prime-sized dimension degrades to chunk 1, and a coefficient index fits in one byte.
-/// </remarks>
 public sealed class ChunkedDct
 {
     private readonly float[] _basis;          // row k = k-th basis vector
@@ -39,8 +34,6 @@ public sealed class ChunkedDct
 
     /// <summary>The basis matrix, row k being the k-th basis vector (for tests of orthonormality).</summary>
     public ReadOnlySpan<float> Basis => _basis;
-
-    public long PaddedLength(long length) => (length + Chunk - 1) / Chunk * Chunk;
 
     public void Forward(ReadOnlySpan<float> signal, Span<float> coefficients) => Apply(_basis, signal, coefficients);
 

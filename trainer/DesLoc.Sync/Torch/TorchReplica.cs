@@ -14,6 +14,9 @@ public sealed class TorchReplica(SyncableAdamW optimizer) : IReplicaState
 {
     public int ParameterCount { get; } = checked((int)optimizer.Parameters.Sum(p => p.numel()));
 
+    /// <summary>Each parameter tensor's shape, in the order of the flat vectors (DCT momentum cuts its blocks per tensor).</summary>
+    public IReadOnlyList<long[]> Shapes { get; } = [.. optimizer.Parameters.Select(p => p.shape)];
+
     public SyncableAdamW Optimizer => optimizer;
 
     public void CopyTo(StateKind kind, Span<float> destination)

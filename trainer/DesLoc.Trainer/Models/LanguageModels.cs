@@ -11,4 +11,11 @@ internal static class LanguageModels
         ModelSpec.Llama => new Llama(spec, vocab),
         _ => throw new ArgumentException($"unknown model type '{spec.Type}'", nameof(spec)),
     };
+
+    /// <summary>The shapes of a job's model parameters, in the order a replica flattens them (what DCT momentum's blocks follow).</summary>
+    public static IReadOnlyList<long[]> ParameterShapes(JobSpec spec)
+    {
+        using var model = Create(spec.Model, spec.Model.Vocab ?? spec.Data.Vocab);
+        return [.. model.parameters().Select(p => p.shape)];
+    }
 }

@@ -80,7 +80,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         _optimizer = new SyncableAdamW(_masterWeights?.Parameters ?? _model.parameters(), new AdamWSettings(training.Beta1, training.Beta2, 1e-8, training.WeightDecay));
         _replica = new TorchReplica(_optimizer);
         _strategy = strategyFactory?.Invoke(collective, _replica.ParameterCount)
-            ?? SyncStrategies.Create(spec.Algorithm, collective, _replica.ParameterCount, (ulong)training.Seed);
+            ?? SyncStrategies.Create(spec.Algorithm, collective, _replica.Shapes, (ulong)training.Seed);
         _schedule = new LearningRateSchedule(training.LearningRate, training.WarmupSteps, training.Steps, training.MinLearningRateRatio);
         _inputs = new long[training.BatchSize * spec.Model.Context];
         _targets = new long[_inputs.Length];
