@@ -11,9 +11,9 @@ namespace DesLoc.Sync.Tests.Algorithms;
 internal static class StrategyHarness
 {
     public static async Task<(ISyncStrategy[] Strategies, ArrayReplica[] Replicas)> RunAsync(
-        AlgorithmSpec spec, int world, int parameterCount, int steps, ulong seed = 1)
+        AlgorithmSpec spec, int world, int parameterCount, int steps, ulong seed = 1, WireCompression? compression = null)
     {
-        var group = new InMemoryCollectiveGroup(world);
+        var group = new InMemoryCollectiveGroup(world, compression);
         var strategies = Enumerable.Range(0, world).Select(r => SyncStrategies.Create(spec, group[r], parameterCount, seed)).ToArray();
         return (strategies, await DriveAsync(strategies, parameterCount, steps, rank => rank));
     }
@@ -24,9 +24,9 @@ internal static class StrategyHarness
     /// gradients alike, as the fast tier's average leaves them, so each worker should end as the unsharded replica does.
     /// </summary>
     public static async Task<(ISyncStrategy[] Strategies, ArrayReplica[] Workers)> RunShardedAsync(
-        AlgorithmSpec spec, int replicas, int workers, int parameterCount, int steps, ulong seed = 1)
+        AlgorithmSpec spec, int replicas, int workers, int parameterCount, int steps, ulong seed = 1, WireCompression? compression = null)
     {
-        InMemoryCollectiveGroup[] shards = [.. Enumerable.Range(0, workers).Select(_ => new InMemoryCollectiveGroup(replicas))];
+        InMemoryCollectiveGroup[] shards = [.. Enumerable.Range(0, workers).Select(_ => new InMemoryCollectiveGroup(replicas, compression))];
         InMemoryCollectiveGroup[] fastTiers = [.. Enumerable.Range(0, replicas).Select(_ => new InMemoryCollectiveGroup(workers))];
         ISyncStrategy[] strategies = [.. Enumerable.Range(0, replicas * workers).Select(g =>
         {
