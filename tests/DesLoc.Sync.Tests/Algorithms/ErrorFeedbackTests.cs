@@ -23,7 +23,7 @@ public sealed class ErrorFeedbackTests
 
         Assert.All(int8, replica => Assert.Equal(int8[0][StateKind.Params], replica[StateKind.Params]));
         // Twelve outer rounds of pseudo-gradients of about 0.05: int8 steps are about 4e-4, and feedback keeps them from adding up.
-        double worst = int8[0][StateKind.Params].Zip(exact[0][StateKind.Params], (a, b) => Math.Abs(a - b)).Max();
+        double worst = int8[0][StateKind.Params].Zip(exact[0][StateKind.Params], (a, b) => System.Math.Abs(a - b)).Max();
         Assert.InRange(worst, 1e-7, 2e-3);
         for (int rank = 0; rank < W; rank++)
         {
