@@ -16,6 +16,15 @@ public interface ICollective
     /// <summary>Replaces <paramref name="buffer"/> on every replica with the element-wise mean over the group.</summary>
     ValueTask<long> AllReduceMeanAsync(Memory<float> buffer, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Replaces <paramref name="buffer"/> on every replica with the mean over the group of a pseudo-gradient whose
+    /// senders feed back what the wire loses, so it may travel coarser than state (int8 under <c>sync.compression: int8</c>).
+    /// Every rounding this replica makes on the way (its contribution, the partial sums it forwards, the mean of the
+    /// chunk it owns) is added to <paramref name="residual"/> in the buffer's units: the group's mean is then exactly
+    /// the mean of (buffer − residual change), up to float32 arithmetic, so adding the residual to the next buffer loses nothing.
+    /// </summary>
+    ValueTask<long> AllReduceMeanFedBackAsync(Memory<float> buffer, Memory<float> residual, CancellationToken cancellationToken);
+
     /// <summary>Gives every replica every replica's payload, indexed by rank (payloads may differ in length).</summary>
     ValueTask<GatherResult> AllGatherAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
 

@@ -20,7 +20,14 @@ public static class RingTraffic
         chunk * (elements / world) + Math.Min(chunk, elements % world);
 
     /// <summary>Bytes rank <paramref name="rank"/> sends in a ring all-reduce of <paramref name="elements"/> values.</summary>
-    public static long AllReduceBytes(long elements, int elementSize, int world, int rank)
+    public static long AllReduceBytes(long elements, int elementSize, int world, int rank) =>
+        AllReduceBytes(elements, values => values * elementSize, world, rank);
+
+    /// <summary>
+    /// Bytes rank <paramref name="rank"/> sends in a ring all-reduce of <paramref name="elements"/> values when one
+    /// message of n values takes <paramref name="messageBytes"/>(n) bytes (block formats carry a scale per block of each message).
+    /// </summary>
+    public static long AllReduceBytes(long elements, Func<long, long> messageBytes, int world, int rank)
     {
         ValidateGroup(world, rank);
         long sent = 0;
@@ -28,10 +35,10 @@ public static class RingTraffic
         {
             int reduceScatterChunk = Mod(rank - step, world);
             int allGatherChunk = Mod(rank + 1 - step, world);
-            sent += ChunkLength(elements, world, reduceScatterChunk) + ChunkLength(elements, world, allGatherChunk);
+            sent += messageBytes(ChunkLength(elements, world, reduceScatterChunk)) + messageBytes(ChunkLength(elements, world, allGatherChunk));
         }
 
-        return sent * elementSize;
+        return sent;
     }
 
     /// <summary>

@@ -70,7 +70,7 @@ public sealed record MemoryEstimate(
 
     /// <summary>
     /// Parameter-sized float32 vectors the algorithm keeps beside the model: its scratch buffer and state (Local Adam's
-    /// fused buffer of three, DiLoCo's and PALSGD's anchor and outer momentum, DCT momentum's anchor, momentum, delta and
+    /// fused buffer of three, DiLoCo's and PALSGD's anchor, outer momentum and pseudo-gradient residual, DCT momentum's anchor, momentum, delta and
     /// coefficients), the fast tier's gradient buffer with several workers, and the snapshot a sync point publishes
     /// for heal and rollback (parameters, both moments, gradients).
     /// </summary>
@@ -79,7 +79,7 @@ public sealed record MemoryEstimate(
         long algorithm = spec.Algorithm.Type switch
         {
             AlgorithmType.LocalAdam => 3,
-            AlgorithmType.DiLoCo or AlgorithmType.PALSGD => 2,
+            AlgorithmType.DiLoCo or AlgorithmType.PALSGD => 3,
             AlgorithmType.DCTMomentum => 4,
             _ => 0,
         };

@@ -13,8 +13,14 @@ public sealed record SyncSpec
     /// <summary>bfloat16 values on the wire (rounded to nearest even), summed in float32: half the bytes.</summary>
     public const string Bf16Compression = "bf16";
 
-    [Description("How parameters, moments and pseudo-gradients travel between replicas: none (float32) or bf16 (rounded to nearest even, summed in float32, half the bytes; every replica ends with the same values). Defaults to bf16 when training.precision is bf16, else none. DCT momentum's coefficients are sent as they are.")]
-    [AllowedValues(NoCompression, Bf16Compression)]
+    /// <summary>
+    /// DiLoCo's and PALSGD's pseudo-gradients as int8 in blocks with a float32 scale each, their rounding fed back by the
+    /// sender; parameters, moments and gradients as bf16, since they have no residual to feed back into.
+    /// </summary>
+    public const string Int8Compression = "int8";
+
+    [Description("How parameters, moments and pseudo-gradients travel between replicas: none (float32), bf16 (rounded to nearest even, summed in float32, half the bytes), or int8 (pseudo-gradients of DiLoCo and PALSGD as int8 in blocks of 256 with a float32 scale each, about a quarter of the bytes, every rounding kept by its sender and added to its next pseudo-gradient; everything else as bf16). Every replica ends with the same values. Defaults to bf16 when training.precision is bf16, else none. DCT momentum's coefficients are sent as they are.")]
+    [AllowedValues(NoCompression, Bf16Compression, Int8Compression)]
     public string? Compression { get; init; }
 
     public AdaptiveSyncSpec Adaptive { get; init; } = new();

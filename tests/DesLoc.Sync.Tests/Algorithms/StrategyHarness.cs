@@ -12,13 +12,14 @@ namespace DesLoc.Sync.Tests.Algorithms;
 internal static class StrategyHarness
 {
     public static Task<(ISyncStrategy[] Strategies, ArrayReplica[] Replicas)> RunAsync(
-        AlgorithmSpec spec, int world, int parameterCount, int steps, ulong seed = 1) => RunAsync(spec, world, [[parameterCount]], steps, seed);
+        AlgorithmSpec spec, int world, int parameterCount, int steps, ulong seed = 1, WireCompression? compression = null) =>
+        RunAsync(spec, world, [[parameterCount]], steps, seed, compression);
 
     /// <summary>The same over parameters that are tensors of <paramref name="shapes"/> (what DCT momentum's blocks follow).</summary>
     public static async Task<(ISyncStrategy[] Strategies, ArrayReplica[] Replicas)> RunAsync(
-        AlgorithmSpec spec, int world, IReadOnlyList<long[]> shapes, int steps, ulong seed = 1)
+        AlgorithmSpec spec, int world, IReadOnlyList<long[]> shapes, int steps, ulong seed = 1, WireCompression? compression = null)
     {
-        var group = new InMemoryCollectiveGroup(world);
+        var group = new InMemoryCollectiveGroup(world, compression);
         var strategies = Enumerable.Range(0, world).Select(r => SyncStrategies.Create(spec, group[r], shapes, seed)).ToArray();
         return (strategies, await DriveAsync(strategies, checked((int)TensorBlockLayout.ElementCount(shapes)), steps, rank => rank));
     }
@@ -29,9 +30,9 @@ internal static class StrategyHarness
     /// gradients alike, as the fast tier's average leaves them, so each worker should end as the unsharded replica does.
     /// </summary>
     public static async Task<(ISyncStrategy[] Strategies, ArrayReplica[] Workers)> RunShardedAsync(
-        AlgorithmSpec spec, int replicas, int workers, int parameterCount, int steps, ulong seed = 1)
+        AlgorithmSpec spec, int replicas, int workers, int parameterCount, int steps, ulong seed = 1, WireCompression? compression = null)
     {
-        InMemoryCollectiveGroup[] shards = [.. Enumerable.Range(0, workers).Select(_ => new InMemoryCollectiveGroup(replicas))];
+        InMemoryCollectiveGroup[] shards = [.. Enumerable.Range(0, workers).Select(_ => new InMemoryCollectiveGroup(replicas, compression))];
         InMemoryCollectiveGroup[] fastTiers = [.. Enumerable.Range(0, replicas).Select(_ => new InMemoryCollectiveGroup(workers))];
         ISyncStrategy[] strategies = [.. Enumerable.Range(0, replicas * workers).Select(g =>
         {

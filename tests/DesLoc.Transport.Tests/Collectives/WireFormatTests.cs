@@ -38,9 +38,11 @@ public sealed class WireFormatTests
     [Fact]
     public void For_NamesEachCompression()
     {
-        Assert.Same(WireFormat.Uncompressed, WireFormat.For(SyncSpec.NoCompression));
-        Assert.Same(WireFormat.Bf16, WireFormat.For(SyncSpec.Bf16Compression));
-        Assert.Contains("sync.compression", Assert.Throws<ArgumentException>(() => WireFormat.For("int4")).Message, StringComparison.Ordinal);
+        Assert.Equal(new WireCompression(WireFormat.Uncompressed, WireFormat.Uncompressed), WireCompression.For(SyncSpec.NoCompression));
+        Assert.Equal(new WireCompression(WireFormat.Bf16, WireFormat.Bf16), WireCompression.For(SyncSpec.Bf16Compression));
+        // int8 only where the sender feeds the rounding back: pseudo-gradients; state travels as bf16.
+        Assert.Equal(new WireCompression(WireFormat.Bf16, WireFormat.BlockInt8), WireCompression.For(SyncSpec.Int8Compression));
+        Assert.Contains("sync.compression", Assert.Throws<ArgumentException>(() => WireCompression.For("int4")).Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -50,7 +52,7 @@ public sealed class WireFormatTests
     public async Task Bf16AllReduce_EveryRankBitIdentical_WithinBf16OfTheMean_HalfTheBytes(string link, int world, int length)
     {
         // Odd-sized gRPC segments split bf16 values across messages.
-        await using LoopbackGroup group = await LoopbackGroup.StartAsync(world, link, segmentBytes: 63, format: WireFormat.Bf16);
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(world, link, segmentBytes: 63, compression: WireCompression.Bf16);
         var random = new Random(3);
         float[][] buffers = [.. Enumerable.Range(0, world).Select(_ => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 8 - 4)).ToArray())];
         double[] exact = [.. Enumerable.Range(0, length).Select(i => buffers.Average(b => (double)b[i]))];
@@ -75,7 +77,7 @@ public sealed class WireFormatTests
     [Fact]
     public async Task Bf16Broadcast_RootRoundsItsOwnBufferAsTheOthersReceiveIt()
     {
-        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3, "socket", format: WireFormat.Bf16);
+        await using LoopbackGroup group = await LoopbackGroup.StartAsync(3, "socket", compression: WireCompression.Bf16);
         float[][] buffers = [[0, 0], [1.00390625f, 3.14159f], [0, 0]];
 
         long[] sent = await Task.WhenAll(Enumerable.Range(0, 3).Select(r => group.Collectives[r].BroadcastAsync(buffers[r], 1, default).AsTask())).WaitAsync(s_timeout);
@@ -90,7 +92,7 @@ public sealed class WireFormatTests
     {
         const int world = 3;
         const int length = 1001;
-        var group = new InMemoryCollectiveGroup(world, WireFormat.Bf16);
+        var group = new InMemoryCollectiveGroup(world, WireCompression.Bf16);
         var random = new Random(5);
         float[][] buffers = [.. Enumerable.Range(0, world).Select(_ => Enumerable.Range(0, length).Select(_ => (float)random.NextDouble()).ToArray())];
         double[] exact = [.. Enumerable.Range(0, length).Select(i => buffers.Average(b => (double)b[i]))];

@@ -28,7 +28,7 @@ internal sealed class LoopbackGroup : IAsyncDisposable
 
     public List<PeerDirectory> Peers { get; } = [];
 
-    public static async Task<LoopbackGroup> StartAsync(int members, string link = "grpc", int segmentBytes = 64 << 10, TimeSpan? timeout = null, WireFormat? format = null)
+    public static async Task<LoopbackGroup> StartAsync(int members, string link = "grpc", int segmentBytes = 64 << 10, TimeSpan? timeout = null, WireCompression? compression = null)
     {
         var group = new LoopbackGroup();
         var mailboxes = new List<Mailbox>();
@@ -54,7 +54,7 @@ internal sealed class LoopbackGroup : IAsyncDisposable
             IRingLink ringLink = link == "socket"
                 ? new SocketRingLink(rank, dataEndpoints, group._planes[rank])
                 : new GrpcRingLink(rank, peers, mailboxes[rank], segmentBytes);
-            group.Collectives.Add(new RingCollective(rank, members, ringLink, timeout ?? TimeSpan.FromSeconds(10), format));
+            group.Collectives.Add(new RingCollective(rank, members, ringLink, timeout ?? TimeSpan.FromSeconds(10), compression));
         }
 
         return group;

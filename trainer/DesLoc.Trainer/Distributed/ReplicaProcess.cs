@@ -54,7 +54,7 @@ internal static class ReplicaProcess
         IRingLink Link() => dataPlane is not null
             ? new SocketRingLink(self, dataEndpoints, dataPlane)
             : new GrpcRingLink(self, peers, mailbox);
-        var rings = new WorkerRings(topology, environment.Rank, environment.Worker, Link, TimeSpan.FromSeconds(spec.FaultTolerance.RoundTimeoutSeconds), WireFormat.For(spec.EffectiveSyncCompression));
+        var rings = new WorkerRings(topology, environment.Rank, environment.Worker, Link, TimeSpan.FromSeconds(spec.FaultTolerance.RoundTimeoutSeconds), WireCompression.For(spec.EffectiveSyncCompression));
         using QuorumCoordinator? coordinator = self == 0
             ? new QuorumCoordinator(topology, spec.MinReplicas ?? 1, (peer, ct) => MembershipClient.PingAsync(peers, peer, ct), TimeProvider.System, new CoordinatorOptions
             {

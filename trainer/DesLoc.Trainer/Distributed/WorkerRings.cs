@@ -27,14 +27,14 @@ internal sealed class WorkerRings
     /// <param name="worker">This worker's index in its replica.</param>
     /// <param name="link">A new link over the job's data plane, one per ring so each drops only its own stale connections.</param>
     /// <param name="operationTimeout">How long one ring operation may take before its round fails.</param>
-    /// <param name="interFormat">How float state travels between replicas (sync.compression); inside a replica it stays float32.</param>
-    public WorkerRings(JobTopology topology, int replica, int worker, Func<IRingLink> link, TimeSpan operationTimeout, WireFormat interFormat)
+    /// <param name="interCompression">How float state travels between replicas (sync.compression); inside a replica it stays float32.</param>
+    public WorkerRings(JobTopology topology, int replica, int worker, Func<IRingLink> link, TimeSpan operationTimeout, WireCompression interCompression)
     {
         _topology = topology;
         _replica = replica;
         _worker = worker;
         int rank = topology.GlobalRank(replica, worker);
-        _shard = new RingCollective(rank, topology.ShardGroup(worker, Enumerable.Range(0, topology.Replicas)), link(), operationTimeout, interFormat);
+        _shard = new RingCollective(rank, topology.ShardGroup(worker, Enumerable.Range(0, topology.Replicas)), link(), operationTimeout, interCompression);
         if (topology.WorkersPerReplica > 1)
         {
             _gather = new RingCollective(rank, topology.ReplicaWorkers(replica), link(), operationTimeout);

@@ -32,8 +32,8 @@ internal sealed class InProcessJob : IDisposable
         Device target = device ?? Devices.Preferred();
         var topology = new JobTopology(spec.Replicas, spec.WorkersPerReplica);
         // Between replicas float state travels as sync.compression says; the fast tier inside a replica stays float32.
-        WireFormat interFormat = WireFormat.For(spec.EffectiveSyncCompression);
-        InMemoryCollectiveGroup[] shards = [.. Enumerable.Range(0, topology.WorkersPerReplica).Select(_ => new InMemoryCollectiveGroup(topology.Replicas, interFormat))];
+        WireCompression interCompression = WireCompression.For(spec.EffectiveSyncCompression);
+        InMemoryCollectiveGroup[] shards = [.. Enumerable.Range(0, topology.WorkersPerReplica).Select(_ => new InMemoryCollectiveGroup(topology.Replicas, interCompression))];
         InMemoryCollectiveGroup[] fastTiers = topology.WorkersPerReplica == 1
             ? []
             : [.. Enumerable.Range(0, topology.Replicas).Select(_ => new InMemoryCollectiveGroup(topology.WorkersPerReplica))];

@@ -8,9 +8,11 @@ namespace DesLoc.Transport.Collectives;
 /// N replicas in one process meeting at rendezvous points. Each member numbers its calls; the k-th call of
 /// every member forms round k. The last member to arrive computes the result (summing in rank order, so
 /// results are deterministic and identical on every rank) and releases the others. Float values are rounded as the
-/// <see cref="WireFormat"/> carries them (each contribution as sent, the mean and a broadcast as received) and summed
-/// in float32; wire bytes are what the ring algorithms would send in that format (<see cref="RingTraffic"/>), so
-/// values and accounting match the ring collective's.
+/// <see cref="WireCompression"/> carries them (each contribution as sent, the mean and a broadcast as received, on the
+/// ring's chunks) and summed in float32; wire bytes are what the ring algorithms would send in that format
+/// (<see cref="RingTraffic"/>), so values and accounting match the ring collective's, except that the ring also rounds
+/// the partial sums it forwards. A fed-back all-reduce keeps each member's rounding of its contribution in its residual,
+/// and the rounding of each chunk's mean, times W, in the residual of the rank that owns that chunk in the ring.
 /// </summary>
 public sealed class InMemoryCollectiveGroup
 {
@@ -18,18 +20,18 @@ public sealed class InMemoryCollectiveGroup
     private readonly Member[] _members;
     private volatile Exception? _abortReason;
 
-    public InMemoryCollectiveGroup(int worldSize, WireFormat? format = null)
+    public InMemoryCollectiveGroup(int worldSize, WireCompression? compression = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(worldSize, 1);
         WorldSize = worldSize;
-        Format = format ?? WireFormat.Uncompressed;
+        Compression = compression ?? WireCompression.None;
         _members = Enumerable.Range(0, worldSize).Select(rank => new Member(this, rank)).ToArray();
     }
 
     public int WorldSize { get; }
 
     /// <summary>How float buffers travel.</summary>
-    public WireFormat Format { get; }
+    public WireCompression Compression { get; }
 
     /// <summary>The collective seen by replica <paramref name="rank"/>.</summary>
     public ICollective this[int rank] => _members[rank];
@@ -49,7 +51,7 @@ public sealed class InMemoryCollectiveGroup
         ThrowIfAborted();
         long sequence = member.NextSequence();
         // Alone, nothing travels: the ring leaves the buffer as it is, and so does this group.
-        Round round = _rounds.GetOrAdd(sequence, _ => new Round(WorldSize, WorldSize == 1 ? WireFormat.Uncompressed : Format));
+        Round round = _rounds.GetOrAdd(sequence, _ => new Round(WorldSize, WorldSize == 1 ? WireCompression.None : Compression));
         round.Arrive(member.Rank, contribution);
         ThrowIfAborted();
         await round.Completion.WaitAsync(cancellationToken);
@@ -72,13 +74,14 @@ public sealed class InMemoryCollectiveGroup
     private enum Operation
     {
         AllReduceMean,
+        AllReduceMeanFedBack,
         AllGather,
         Broadcast,
     }
 
     private sealed record Contribution(Operation Operation, Memory<float> Floats, ReadOnlyMemory<byte> Bytes, int Root);
 
-    private sealed class Round(int worldSize, WireFormat format)
+    private sealed class Round(int worldSize, WireCompression compression)
     {
         private readonly Lock _gate = new();
         private readonly Contribution?[] _contributions = new Contribution?[worldSize];
@@ -91,6 +94,9 @@ public sealed class InMemoryCollectiveGroup
         public float[] Floats { get; private set; } = [];
 
         public ReadOnlyMemory<byte>[] Payloads { get; private set; } = [];
+
+        /// <summary>What a fed-back all-reduce adds to each rank's residual.</summary>
+        public float[][] ResidualChanges { get; private set; } = [];
 
         public void Arrive(int rank, Contribution contribution)
         {
@@ -135,26 +141,61 @@ public sealed class InMemoryCollectiveGroup
             switch (first.Operation)
             {
                 case Operation.AllReduceMean:
-                    float[] sum = new float[first.Floats.Length];
-                    float[] sent = new float[first.Floats.Length];
-                    foreach (Contribution? contribution in _contributions)
-                    {
-                        contribution!.Floats.Span.CopyTo(sent);
-                        format.RoundInPlace(sent);
-                        TensorPrimitives.Add(sum, sent, sum);
-                    }
-
-                    TensorPrimitives.Divide(sum, _contributions.Length, sum);
-                    format.RoundInPlace(sum);
-                    Floats = sum;
+                    Floats = Mean(compression.State, residualChanges: null);
+                    break;
+                case Operation.AllReduceMeanFedBack:
+                    ResidualChanges = [.. _contributions.Select(c => new float[c!.Floats.Length])];
+                    Floats = Mean(compression.PseudoGradient, ResidualChanges);
                     break;
                 case Operation.Broadcast:
                     Floats = _contributions[first.Root]!.Floats.ToArray();
-                    format.RoundInPlace(Floats);
+                    compression.State.RoundInPlace(Floats);
                     break;
                 case Operation.AllGather:
                     Payloads = _contributions.Select(c => (ReadOnlyMemory<byte>)c!.Bytes.ToArray()).ToArray();
                     break;
+            }
+        }
+
+        /// <summary>The mean of the contributions, each rounded as sent and the mean as received, chunk by chunk as the ring sends them.</summary>
+        private float[] Mean(WireFormat format, float[][]? residualChanges)
+        {
+            int world = _contributions.Length;
+            int length = _contributions[0]!.Floats.Length;
+            float[] sum = new float[length];
+            float[] sent = new float[length];
+            for (int rank = 0; rank < world; rank++)
+            {
+                _contributions[rank]!.Floats.Span.CopyTo(sent);
+                for (int chunk = 0; chunk < world; chunk++)
+                {
+                    RoundChunk(sent, residualChanges?[rank], chunk, weight: 1);
+                }
+
+                TensorPrimitives.Add(sum, sent, sum);
+            }
+
+            TensorPrimitives.Divide(sum, world, sum);
+            for (int chunk = 0; chunk < world; chunk++)
+            {
+                // In the ring, the rank before a chunk's first sender owns its sum and rounds its mean.
+                RoundChunk(sum, residualChanges?[(chunk + world - 1) % world], chunk, weight: world);
+            }
+
+            return sum;
+
+            void RoundChunk(float[] values, float[]? residual, int chunk, float weight)
+            {
+                int start = (int)RingTraffic.ChunkStart(length, world, chunk);
+                int count = (int)RingTraffic.ChunkLength(length, world, chunk);
+                if (residual is null)
+                {
+                    format.RoundInPlace(values.AsSpan(start, count));
+                }
+                else
+                {
+                    format.RoundInPlace(values.AsSpan(start, count), residual.AsSpan(start, count), weight);
+                }
             }
         }
     }
@@ -173,7 +214,16 @@ public sealed class InMemoryCollectiveGroup
         {
             Round round = await group.RendezvousAsync(this, new(Operation.AllReduceMean, buffer, default, 0), cancellationToken);
             round.Floats.CopyTo(buffer);
-            return RingTraffic.AllReduceBytes(buffer.Length, group.Format.BytesPerValue, WorldSize, Rank);
+            return RingTraffic.AllReduceBytes(buffer.Length, group.Compression.State.EncodedBytes, WorldSize, Rank);
+        }
+
+        public async ValueTask<long> AllReduceMeanFedBackAsync(Memory<float> buffer, Memory<float> residual, CancellationToken cancellationToken)
+        {
+            ArgumentOutOfRangeException.ThrowIfNotEqual(residual.Length, buffer.Length, nameof(residual));
+            Round round = await group.RendezvousAsync(this, new(Operation.AllReduceMeanFedBack, buffer, default, 0), cancellationToken);
+            round.Floats.CopyTo(buffer);
+            TensorPrimitives.Add(residual.Span, round.ResidualChanges[Rank], residual.Span);
+            return RingTraffic.AllReduceBytes(buffer.Length, group.Compression.PseudoGradient.EncodedBytes, WorldSize, Rank);
         }
 
         public async ValueTask<GatherResult> AllGatherAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
@@ -189,7 +239,7 @@ public sealed class InMemoryCollectiveGroup
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(root, WorldSize);
             Round round = await group.RendezvousAsync(this, new(Operation.Broadcast, buffer, default, root), cancellationToken);
             round.Floats.CopyTo(buffer);
-            return RingTraffic.BroadcastBytes((long)buffer.Length * group.Format.BytesPerValue, WorldSize, root, Rank);
+            return RingTraffic.BroadcastBytes(group.Compression.State.EncodedBytes(buffer.Length), WorldSize, root, Rank);
         }
     }
 }

@@ -10,34 +10,37 @@ namespace DesLoc.Transport.Collectives;
 /// Ring collectives between processes over an <see cref="IRingLink"/> (sockets or gRPC streams). All-reduce is
 /// reduce-scatter then all-gather, so each rank sends 2(W−1)/W of the buffer, the bandwidth-optimal amount; the
 /// chunk owner divides by W once, so every rank ends with bit-identical means. Values travel in a <see cref="WireFormat"/>
-/// and are summed in float32; the owner of a reduced chunk, and a broadcast's root, round their own copy as their
-/// receivers decode it, so every rank still ends bit-identical. Members are those of
+/// (<see cref="WireCompression"/>: state in one, pseudo-gradients in another) and are summed in float32; the owner of a
+/// reduced chunk, and a broadcast's root, round their own copy as their receivers decode it, so every rank still ends
+/// bit-identical. A fed-back all-reduce rounds each chunk before it sends it (its contribution or the partial sum it
+/// forwards) and the mean of the chunk it owns, and keeps every one of those errors in the caller's residual, the
+/// mean's times W since the mean is a W-th of the sum. Members are those of
 /// <see cref="Quorum"/>; any failure, or no progress within the timeout, is a <see cref="RoundFailedException"/>.
 /// </summary>
 public sealed class RingCollective : ICollective
 {
     private readonly IRingLink _link;
     private readonly TimeSpan _operationTimeout;
-    private readonly WireFormat _format;
+    private readonly WireCompression _compression;
     private ulong _operation;
     private QuorumView _quorum;
 
     /// <summary>The collective of rank <paramref name="rank"/>; until the first quorum its view is the whole configured group.</summary>
-    public RingCollective(int rank, int configuredWorldSize, IRingLink link, TimeSpan operationTimeout, WireFormat? format = null)
-        : this(rank, [.. Enumerable.Range(0, configuredWorldSize)], link, operationTimeout, format)
+    public RingCollective(int rank, int configuredWorldSize, IRingLink link, TimeSpan operationTimeout, WireCompression? compression = null)
+        : this(rank, [.. Enumerable.Range(0, configuredWorldSize)], link, operationTimeout, compression)
     {
     }
 
     /// <summary>
     /// The collective of global rank <paramref name="rank"/> in a ring of <paramref name="configuredMembers"/> (global ranks, ascending) until the first quorum;
-    /// float buffers travel in <paramref name="format"/> (float32 unless given).
+    /// float buffers travel as <paramref name="compression"/> says (float32 unless given).
     /// </summary>
-    public RingCollective(int rank, IReadOnlyList<int> configuredMembers, IRingLink link, TimeSpan operationTimeout, WireFormat? format = null)
+    public RingCollective(int rank, IReadOnlyList<int> configuredMembers, IRingLink link, TimeSpan operationTimeout, WireCompression? compression = null)
     {
         Rank = rank;
         _link = link;
         _operationTimeout = operationTimeout;
-        _format = format ?? WireFormat.Uncompressed;
+        _compression = compression ?? WireCompression.None;
         _quorum = new QuorumView(0, configuredMembers);
     }
 
@@ -59,7 +62,17 @@ public sealed class RingCollective : ICollective
         }
     }
 
-    public async ValueTask<long> AllReduceMeanAsync(Memory<float> buffer, CancellationToken cancellationToken)
+    public ValueTask<long> AllReduceMeanAsync(Memory<float> buffer, CancellationToken cancellationToken) =>
+        AllReduceMeanAsync(buffer, _compression.State, Memory<float>.Empty, cancellationToken);
+
+    public ValueTask<long> AllReduceMeanFedBackAsync(Memory<float> buffer, Memory<float> residual, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNotEqual(residual.Length, buffer.Length, nameof(residual));
+        return AllReduceMeanAsync(buffer, _compression.PseudoGradient, residual, cancellationToken);
+    }
+
+    /// <summary>The ring all-reduce in <paramref name="format"/>; with a <paramref name="residual"/>, every rounding this rank makes is fed back into it.</summary>
+    private async ValueTask<long> AllReduceMeanAsync(Memory<float> buffer, WireFormat format, Memory<float> residual, CancellationToken cancellationToken)
     {
         int world = WorldSize;
         if (world == 1)
@@ -67,21 +80,39 @@ public sealed class RingCollective : ICollective
             return 0;
         }
 
+        bool feedBack = !residual.IsEmpty;
         int position = _quorum.PositionOf(Rank);
         return await RunAsync(async op =>
         {
             for (int step = 0; step < world - 1; step++)
             {
-                await ExchangeAsync(op, (uint)step, Chunk(buffer, Mod(position - step, world), world), Chunk(buffer, Mod(position - step - 1, world), world), accumulate: true);
+                int sent = Mod(position - step, world);
+                if (feedBack)
+                {
+                    // Rounded first, the chunk encodes exactly as it is now, and what it lost stays with this rank. The
+                    // chunk is free to change: this rank receives it back as the mean in the all-gather.
+                    format.RoundInPlace(Chunk(buffer, sent, world).Span, Chunk(residual, sent, world).Span, weight: 1);
+                }
+
+                await ExchangeAsync(op, (uint)step, format, Chunk(buffer, sent, world), Chunk(buffer, Mod(position - step - 1, world), world), accumulate: true);
             }
 
             // This rank now holds the full sum of chunk position+1: turn it into the mean before sharing it.
-            Memory<float> owned = Chunk(buffer, Mod(position + 1, world), world);
+            int ownedChunk = Mod(position + 1, world);
+            Memory<float> owned = Chunk(buffer, ownedChunk, world);
             TensorPrimitives.Divide(owned.Span, world, owned.Span);
-            _format.RoundInPlace(owned.Span);
+            if (feedBack)
+            {
+                format.RoundInPlace(owned.Span, Chunk(residual, ownedChunk, world).Span, weight: world);
+            }
+            else
+            {
+                format.RoundInPlace(owned.Span);
+            }
+
             for (int step = 0; step < world - 1; step++)
             {
-                await ExchangeAsync(op, (uint)(world - 1 + step), Chunk(buffer, Mod(position + 1 - step, world), world), Chunk(buffer, Mod(position - step, world), world), accumulate: false);
+                await ExchangeAsync(op, (uint)(world - 1 + step), format, Chunk(buffer, Mod(position + 1 - step, world), world), Chunk(buffer, Mod(position - step, world), world), accumulate: false);
             }
         }, cancellationToken);
     }
@@ -125,29 +156,29 @@ public sealed class RingCollective : ICollective
         {
             if (position != rootPosition)
             {
-                await ReceiveAsync(op, 0, buffer, _format, accumulate: false);
+                await ReceiveAsync(op, 0, buffer, _compression.State, accumulate: false);
             }
             else
             {
-                _format.RoundInPlace(buffer.Span);
+                _compression.State.RoundInPlace(buffer.Span);
             }
 
             if (Mod(position + 1, world) != rootPosition)
             {
-                using IMemoryOwner<byte> encoded = _format.Encode(buffer);
+                using IMemoryOwner<byte> encoded = _compression.State.Encode(buffer);
                 await op.SendAsync(0, encoded.Memory);
             }
         }, cancellationToken);
     }
 
-    private async Task ExchangeAsync(IRingOperation op, uint step, Memory<float> send, Memory<float> receive, bool accumulate)
+    private static async Task ExchangeAsync(IRingOperation op, uint step, WireFormat format, Memory<float> send, Memory<float> receive, bool accumulate)
     {
         // With float32 no copy: the link sends straight from the training buffer, which this step does not write.
-        using IMemoryOwner<byte> encoded = _format.Encode(send);
+        using IMemoryOwner<byte> encoded = format.Encode(send);
         Task sending = op.SendAsync(step, encoded.Memory);
         try
         {
-            await ReceiveAsync(op, step, receive, _format, accumulate);
+            await ReceiveAsync(op, step, receive, format, accumulate);
         }
         finally
         {
@@ -156,49 +187,53 @@ public sealed class RingCollective : ICollective
         }
     }
 
-    /// <summary>Decodes the values of one step into <paramref name="receive"/>, adding them or replacing it; pieces may split a value.</summary>
+    /// <summary>Decodes the values of one step into <paramref name="receive"/>, adding them or replacing it; pieces may split a block.</summary>
     private static async Task ReceiveAsync(IRingOperation op, uint step, Memory<float> receive, WireFormat format, bool accumulate)
     {
-        int valueBytes = format.BytesPerValue;
+        int blockValues = format.BlockValues;
+        int blockBytes = (int)format.EncodedBytes(blockValues);
         int offset = 0;
         int carried = 0;
-        byte[] partial = new byte[valueBytes];
+        byte[] partial = new byte[blockBytes];
         await op.ReceiveAsync(step, piece =>
         {
-            // Complete a carried partial value first.
-            if (carried > 0)
+            while (!piece.IsEmpty)
             {
-                int take = Math.Min(valueBytes - carried, piece.Length);
+                int remaining = receive.Length - offset;
+                if (remaining == 0)
+                {
+                    throw new RoundFailedException($"Ring step {step} received more than the {receive.Length} values expected.");
+                }
+
+                // Whole blocks straight from the piece; a block split across pieces, or a message's shorter last block, is carried.
+                int blocks = Math.Min(piece.Length / blockBytes, remaining / blockValues);
+                if (carried == 0 && blocks > 0)
+                {
+                    Apply(piece[..(blocks * blockBytes)], blocks * blockValues);
+                    piece = piece[(blocks * blockBytes)..];
+                    continue;
+                }
+
+                int values = Math.Min(blockValues, remaining);
+                int bytes = (int)format.EncodedBytes(values);
+                int take = Math.Min(bytes - carried, piece.Length);
                 piece[..take].CopyTo(partial.AsSpan(carried));
                 carried += take;
                 piece = piece[take..];
-                if (carried < valueBytes)
+                if (carried == bytes)
                 {
-                    return;
+                    Apply(partial.AsSpan(0, bytes), values);
+                    carried = 0;
                 }
-
-                Apply(partial);
-                carried = 0;
             }
-
-            int whole = piece.Length / valueBytes * valueBytes;
-            Apply(piece[..whole]);
-            piece[whole..].CopyTo(partial);
-            carried = piece.Length - whole;
         });
         if (offset != receive.Length || carried != 0)
         {
             throw new RoundFailedException($"Ring step {step} received {offset} values, expected {receive.Length}.");
         }
 
-        void Apply(ReadOnlySpan<byte> encoded)
+        void Apply(ReadOnlySpan<byte> encoded, int count)
         {
-            int count = encoded.Length / valueBytes;
-            if (offset + count > receive.Length)
-            {
-                throw new RoundFailedException($"Ring step {step} received more than the {receive.Length} values expected.");
-            }
-
             format.Decode(encoded, receive.Span.Slice(offset, count), accumulate);
             offset += count;
         }

@@ -35,6 +35,16 @@ public sealed class ShardedCollective(int replica, int worker, ICollective shard
         return inter;
     }
 
+    public async ValueTask<long> AllReduceMeanFedBackAsync(Memory<float> buffer, Memory<float> residual, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNotEqual(residual.Length, buffer.Length, nameof(residual));
+        long inter = await shardGroup.AllReduceMeanFedBackAsync(Shard(buffer, worker), Shard(residual, worker), cancellationToken);
+        await GatherShardsAsync(buffer, cancellationToken);
+        // Only this worker's shard of the residual changed; gathering the others keeps the replica's workers identical.
+        await GatherShardsAsync(residual, cancellationToken);
+        return inter;
+    }
+
     public async ValueTask<long> BroadcastAsync(Memory<float> buffer, int root, CancellationToken cancellationToken)
     {
         long inter = await shardGroup.BroadcastAsync(Shard(buffer, worker), shardRankOf(root), cancellationToken);
