@@ -2,6 +2,7 @@ using System.Net;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Controllers;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Operator.Trainers;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -21,8 +22,8 @@ public sealed class KubernetesBackend(
     /// <summary>Children created but maybe not in their cache yet, so the next reconcile does not create them again.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _created = new();
 
-    /// <summary>Tokens of Secrets deleted by hand: a recreated Secret carries the token the running replicas hold.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _lostTokens = new();
+    /// <summary>Credentials of Secrets deleted by hand: a recreated Secret carries the token and TLS material the running replicas hold.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, JobCredentials> _lostCredentials = new();
 
     public bool HasService(LowCommJob job) =>
         _created.ContainsKey(ChildKey(job, "service")) || Owned(services.Get(job.Metadata.NamespaceProperty, JobNames.Service(job.Metadata.Name)), job);
@@ -39,19 +40,27 @@ public sealed class KubernetesBackend(
     public async Task CreateSecretAsync(V1Secret secret, CancellationToken cancellation)
     {
         string key = ChildKey(secret.Metadata.NamespaceProperty, secret.Metadata.OwnerReferences[0].Uid, "secret");
-        if (_lostTokens.TryGetValue(key, out byte[]? token))
+        if (_lostCredentials.TryGetValue(key, out JobCredentials? credentials))
         {
-            secret.Data[JobNames.TokenKey] = token;
+            foreach (string stale in secret.Data.Keys.Where(k => k != JobNames.ConfigKey).ToArray())
+            {
+                secret.Data.Remove(stale);
+            }
+
+            foreach ((string name, byte[] value) in credentials.SecretData())
+            {
+                secret.Data[name] = value;
+            }
         }
 
         await IgnoreConflict(() => client.CoreV1.CreateNamespacedSecretAsync(secret, secret.Metadata.NamespaceProperty, cancellationToken: cancellation));
-        _lostTokens.TryRemove(key, out _);
+        _lostCredentials.TryRemove(key, out _);
         _created[key] = true;
     }
 
     /// <summary>
-    /// A child left its cache (deleted by hand, or with its job): it no longer counts as created, and a Secret's token is
-    /// kept for its replacement.
+    /// A child left its cache (deleted by hand, or with its job): it no longer counts as created, and a Secret's token and
+    /// TLS material are kept for its replacement (a new CA would split the job: its running pods hold the old one).
     /// </summary>
     public void ChildDeleted(IKubernetesObject<V1ObjectMeta> child)
     {
@@ -64,9 +73,9 @@ public sealed class KubernetesBackend(
         string kind = child is V1Secret ? "secret" : "service";
         string key = ChildKey(child.Metadata.NamespaceProperty, owner.Uid, kind);
         _created.TryRemove(key, out _);
-        if (child is V1Secret { Data: { } data } && data.TryGetValue(JobNames.TokenKey, out byte[]? token))
+        if (child is V1Secret secret && JobCredentials.FromSecret(secret) is { } credentials)
         {
-            _lostTokens[key] = token;
+            _lostCredentials[key] = credentials;
         }
     }
 
@@ -152,7 +161,7 @@ public sealed class KubernetesBackend(
         foreach (string kind in (string[])["service", "secret"])
         {
             _created.TryRemove(ChildKey(ns, uid, kind), out _);
-            _lostTokens.TryRemove(ChildKey(ns, uid, kind), out _);
+            _lostCredentials.TryRemove(ChildKey(ns, uid, kind), out _);
         }
     }
 

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
-using System.Text;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Controllers;
 using DesLoc.Operator.Metrics;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Operator.Trainers;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -59,7 +59,7 @@ public sealed record OperatorOptions
 /// </summary>
 public sealed class KubernetesOperator(IKubernetes client, OperatorOptions options, OperatorMetrics metrics, ILogger logger)
 {
-    private readonly ConcurrentDictionary<string, string> _tokens = new();
+    private readonly ConcurrentDictionary<string, JobCredentials> _credentials = new();
 
     /// <summary>Set once the caches have synced (for /readyz, and for tests).</summary>
     public bool Synced { get; private set; }
@@ -105,7 +105,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
                 string key = ObjectKey.Of(deleted);
                 expectations.Forget(key);
                 monitor.Forget(key);
-                _tokens.TryRemove(deleted.Metadata.Uid, out _);
+                _credentials.TryRemove(deleted.Metadata.Uid, out _);
                 backend.Forget(deleted.Metadata.NamespaceProperty, deleted.Metadata.Uid);
                 metrics.Forget(deleted.Metadata.NamespaceProperty ?? "default", deleted.Metadata.Name);
                 return;
@@ -288,7 +288,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
 
     private async Task<bool> PollAsync(LowCommJob job, TrainerMonitor monitor, CancellationToken cancellation)
     {
-        if (await TokenAsync(job, cancellation) is not { } token)
+        if (await CredentialsAsync(job, cancellation) is not { } credentials)
         {
             return false;
         }
@@ -298,26 +298,27 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         IReadOnlyList<string> addresses = options.WorkerAddress is { } address ? [.. Enumerable.Range(0, workers).Select(rank => address(job, rank))]
             : options.RankZeroAddress is { } rankZero ? [rankZero(job)]
             : [.. Enumerable.Range(0, workers).Select(layout.Address)];
-        return await monitor.PollAsync(job, addresses, token, cancellation);
+        return await monitor.PollAsync(job, addresses, credentials, cancellation);
     }
 
-    private async Task<string?> TokenAsync(LowCommJob job, CancellationToken cancellation)
+    /// <summary>The job's token and TLS material from its Secret, read once per job.</summary>
+    private async Task<JobCredentials?> CredentialsAsync(LowCommJob job, CancellationToken cancellation)
     {
-        if (_tokens.TryGetValue(job.Metadata.Uid, out string? token))
+        if (_credentials.TryGetValue(job.Metadata.Uid, out JobCredentials? credentials))
         {
-            return token;
+            return credentials;
         }
 
         try
         {
             V1Secret secret = await client.CoreV1.ReadNamespacedSecretAsync(JobNames.Secret(job.Metadata.Name), job.Metadata.NamespaceProperty, cancellationToken: cancellation);
-            token = secret.Data?.TryGetValue(JobNames.TokenKey, out byte[]? bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
+            credentials = JobCredentials.FromSecret(secret);
         }
         catch (k8s.Autorest.HttpOperationException)
         {
             return null;
         }
 
-        return token is null ? null : _tokens[job.Metadata.Uid] = token;
+        return credentials is null ? null : _credentials[job.Metadata.Uid] = credentials;
     }
 }
