@@ -13,10 +13,11 @@ namespace DesLoc.Operator.Kubernetes;
 /// Carries out reconcile plans through the Kubernetes API. Creates tolerate "already exists" (a stale cache may ask
 /// twice; the API server keeps names unique) and deletes tolerate "not found". The status is replaced with the job's
 /// resourceVersion, so a decision made on a stale copy fails with 409 and is redone on the fresh one.
-/// Whether a job's Service and Secret exist is read from caches of them, so one deleted by hand is created again.
+/// Whether a job's Service, Secret and NetworkPolicy exist is read from caches of them, so one deleted by hand is created again.
 /// </summary>
 public sealed class KubernetesBackend(
-    IKubernetes client, EventRecorder events, CreationExpectations expectations, ResourceCache<V1Service> services, ResourceCache<V1Secret> secrets)
+    IKubernetes client, EventRecorder events, CreationExpectations expectations, ResourceCache<V1Service> services, ResourceCache<V1Secret> secrets,
+    ResourceCache<V1NetworkPolicy> policies)
     : IJobBackend
 {
     /// <summary>Children created but maybe not in their cache yet, so the next reconcile does not create them again.</summary>
@@ -30,6 +31,15 @@ public sealed class KubernetesBackend(
 
     public bool HasSecret(LowCommJob job) =>
         _created.ContainsKey(ChildKey(job, "secret")) || Owned(secrets.Get(job.Metadata.NamespaceProperty, JobNames.Secret(job.Metadata.Name)), job);
+
+    public bool HasNetworkPolicy(LowCommJob job) =>
+        _created.ContainsKey(ChildKey(job, "networkpolicy")) || Owned(policies.Get(job.Metadata.NamespaceProperty, JobNames.NetworkPolicy(job.Metadata.Name)), job);
+
+    public async Task CreateNetworkPolicyAsync(V1NetworkPolicy policy, CancellationToken cancellation)
+    {
+        await IgnoreConflict(() => client.NetworkingV1.CreateNamespacedNetworkPolicyAsync(policy, policy.Metadata.NamespaceProperty, cancellationToken: cancellation));
+        _created[ChildKey(policy.Metadata.NamespaceProperty, policy.Metadata.OwnerReferences[0].Uid, "networkpolicy")] = true;
+    }
 
     public async Task CreateServiceAsync(V1Service service, CancellationToken cancellation)
     {
@@ -70,7 +80,7 @@ public sealed class KubernetesBackend(
             return;
         }
 
-        string kind = child is V1Secret ? "secret" : "service";
+        string kind = child switch { V1Secret => "secret", V1NetworkPolicy => "networkpolicy", _ => "service" };
         string key = ChildKey(child.Metadata.NamespaceProperty, owner.Uid, kind);
         _created.TryRemove(key, out _);
         if (child is V1Secret secret && JobCredentials.FromSecret(secret) is { } credentials)
@@ -158,7 +168,7 @@ public sealed class KubernetesBackend(
     /// <summary>A deleted job's children are gone with it; forget that they existed.</summary>
     public void Forget(string ns, string uid)
     {
-        foreach (string kind in (string[])["service", "secret"])
+        foreach (string kind in (string[])["service", "secret", "networkpolicy"])
         {
             _created.TryRemove(ChildKey(ns, uid, kind), out _);
             _lostCredentials.TryRemove(ChildKey(ns, uid, kind), out _);

@@ -49,6 +49,9 @@ public sealed record OperatorOptions
     /// alone when that is set (only rank 0 is asked, its bytes standing for the job's), else each pod's DNS name.
     /// </summary>
     public Func<LowCommJob, int, string>? WorkerAddress { get; init; }
+
+    /// <summary>Who each job's NetworkPolicy admits besides the job's pods: this operator's pods (its namespace and labels).</summary>
+    public OperatorPeer OperatorPeer { get; init; } = new("default", new Dictionary<string, string>());
 }
 
 /// <summary>
@@ -96,8 +99,9 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         var pods = new ResourceCache<V1Pod>(KubernetesSources.Pods(client, options.Namespace, managed), logger);
         var services = new ResourceCache<V1Service>(KubernetesSources.Services(client, options.Namespace, managed), logger);
         var secrets = new ResourceCache<V1Secret>(KubernetesSources.Secrets(client, options.Namespace, managed), logger);
-        var backend = new KubernetesBackend(client, events, expectations, services, secrets);
-        var controller = new JobController(backend, metrics, monitor);
+        var policies = new ResourceCache<V1NetworkPolicy>(KubernetesSources.NetworkPolicies(client, options.Namespace, managed), logger);
+        var backend = new KubernetesBackend(client, events, expectations, services, secrets, policies);
+        var controller = new JobController(backend, metrics, monitor, options.OperatorPeer);
         jobs.Changed += change =>
         {
             if (change.New is null && change.Old is { } deleted)
@@ -143,15 +147,17 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
 
         services.Changed += ChildChanged;
         secrets.Changed += ChildChanged;
+        policies.Changed += ChildChanged;
 
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        Task caches = Task.WhenAll(jobs.RunAsync(stopping.Token), pods.RunAsync(stopping.Token), services.RunAsync(stopping.Token), secrets.RunAsync(stopping.Token));
+        Task caches = Task.WhenAll(jobs.RunAsync(stopping.Token), pods.RunAsync(stopping.Token), services.RunAsync(stopping.Token), secrets.RunAsync(stopping.Token), policies.RunAsync(stopping.Token));
         try
         {
             await jobs.WaitForSyncAsync(stopping.Token);
             await pods.WaitForSyncAsync(stopping.Token);
             await services.WaitForSyncAsync(stopping.Token);
             await secrets.WaitForSyncAsync(stopping.Token);
+            await policies.WaitForSyncAsync(stopping.Token);
             Synced = true;
             Task[] workers = [.. Enumerable.Range(0, options.Workers).Select(_ => WorkAsync(queue, jobs, pods, backend, controller, monitor, expectations, stopping.Token))];
             Task polling = PollTrainersAsync(jobs, monitor, queue, stopping.Token);
@@ -256,7 +262,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         }
 
         var observation = new JobObservation(job, pods.ByOwner(job.Metadata.Uid), backend.HasService(job), backend.HasSecret(job),
-            monitor.Latest(key), DateTime.UtcNow);
+            monitor.Latest(key), DateTime.UtcNow, backend.HasNetworkPolicy(job));
         ReconcilePlan plan = await controller.ReconcileAsync(observation, ReplicaLayout.Cluster(name, ns ?? "default", observation.Job.Spec.Checkpoint, observation.Job.Spec.WorkersPerReplica), cancellation);
         monitor.Recorded(key, observation.Report);
         return plan.RequeueAfter;

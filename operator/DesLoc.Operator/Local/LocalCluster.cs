@@ -88,7 +88,8 @@ public sealed partial class LocalCluster(
     {
         lock (_lock)
         {
-            return new JobObservation(Job, [.. _pods.Values.Select(p => p.Pod)], _service, _secret is not null, report, now);
+            // Loopback has no network policies: there is none to create.
+            return new JobObservation(Job, [.. _pods.Values.Select(p => p.Pod)], _service, _secret is not null, report, now, HasNetworkPolicy: true);
         }
     }
 
@@ -106,6 +107,8 @@ public sealed partial class LocalCluster(
         _secret = secret;
         return Task.CompletedTask;
     }
+
+    public Task CreateNetworkPolicyAsync(V1NetworkPolicy policy, CancellationToken cancellation) => Task.CompletedTask;
 
     public Task CreatePodAsync(V1Pod pod, CancellationToken cancellation)
     {

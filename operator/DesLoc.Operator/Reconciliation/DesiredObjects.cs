@@ -243,6 +243,48 @@ public static class DesiredObjects
         },
     };
 
+    /// <summary>
+    /// Ingress to the job's pods on the trainer ports (gRPC, data, metrics) from the job's own pods and from the
+    /// operator's pods only; every other ingress to them is denied. Egress is left alone.
+    /// </summary>
+    public static V1NetworkPolicy NetworkPolicy(LowCommJob job, OperatorPeer operatorPeer)
+    {
+        ArgumentNullException.ThrowIfNull(operatorPeer);
+        var own = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [JobNames.JobLabel] = job.Metadata.Name } };
+        return new V1NetworkPolicy
+        {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "NetworkPolicy",
+            Metadata = ChildMetadata(job, JobNames.NetworkPolicy(job.Metadata.Name)),
+            Spec = new V1NetworkPolicySpec
+            {
+                PodSelector = own,
+                PolicyTypes = ["Ingress"],
+                Ingress =
+                [
+                    new V1NetworkPolicyIngressRule
+                    {
+                        FromProperty =
+                        [
+                            new V1NetworkPolicyPeer { PodSelector = own },
+                            new V1NetworkPolicyPeer
+                            {
+                                NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [OperatorPeer.NamespaceNameLabel] = operatorPeer.Namespace } },
+                                PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(operatorPeer.PodLabels) },
+                            },
+                        ],
+                        Ports =
+                        [
+                            new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultGrpcPort },
+                            new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultGrpcPort + 1 },
+                            new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultMetricsPort },
+                        ],
+                    },
+                ],
+            },
+        };
+    }
+
     public static V1OwnerReference Owner(LowCommJob job) => new()
     {
         ApiVersion = LowCommJob.GroupVersion,

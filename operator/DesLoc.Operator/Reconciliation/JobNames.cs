@@ -36,6 +36,8 @@ public static class JobNames
 
     public static string Secret(string job) => $"{job}-desloc";
 
+    public static string NetworkPolicy(string job) => $"{job}-desloc";
+
     public static string Selector(string job) => $"{JobLabel}={job}";
 
     public static IDictionary<string, string> Labels(string job) => new Dictionary<string, string>
