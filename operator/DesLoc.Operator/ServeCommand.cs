@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DesLoc.Operator.Kubernetes;
 using DesLoc.Operator.Metrics;
+using DesLoc.Operator.Reconciliation;
 using k8s;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -45,6 +46,13 @@ internal static class ServeCommand
         HelpName = "URL",
     };
 
+    private static readonly Option<string> s_operatorPodLabels = new("--operator-pod-labels")
+    {
+        Description = "Labels of this operator's pods (key=value,...), which each job's NetworkPolicy admits to the trainer ports, with the namespace $POD_NAMESPACE (default: every pod of that namespace).",
+        HelpName = "LABELS",
+        Validators = { result => { if (OperatorPeer.ParseLabels(result.GetValueOrDefault<string>()) is null) { result.AddError("--operator-pod-labels must be key=value pairs separated by commas."); } } },
+    };
+
     public static Command Command { get; } = Build();
 
     /// <summary>What `serve` was asked for: the operator's options, the metrics port, an explicit API server.</summary>
@@ -59,6 +67,9 @@ internal static class ServeCommand
             LeaderElection = OperatorCommandLine.SwitchValue(parsed, s_leaderElection),
             LeaseNamespace = parsed.GetValue(s_leaseNamespace) ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default",
             Identity = parsed.GetValue(s_identity) ?? Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName,
+            OperatorPeer = new OperatorPeer(
+                Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default",
+                OperatorPeer.ParseLabels(parsed.GetValue(s_operatorPodLabels)) ?? new Dictionary<string, string>()),
         },
         parsed.GetValue(s_metricsPort),
         parsed.GetValue(s_server));
@@ -67,7 +78,7 @@ internal static class ServeCommand
     {
         var command = new Command("serve", "Reconcile LowCommJobs on the cluster.")
         {
-            s_namespace, s_metricsPort, s_leaderElection, s_leaseNamespace, s_identity, s_workers, s_server,
+            s_namespace, s_metricsPort, s_leaderElection, s_leaseNamespace, s_identity, s_workers, s_server, s_operatorPodLabels,
         };
         command.SetAction((parsed, _) => RunAsync(Read(parsed)));
         return command;

@@ -3,6 +3,7 @@ using System.Globalization;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Local;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Operator.Trainers;
 
 namespace DesLoc.Bench.Claims;
 
@@ -79,7 +80,7 @@ internal static class LocalJobRun
         {
         }
 
-        public async Task RefreshAsync(LowCommJob job, ReplicaLayout layout, string token, IReadOnlyDictionary<int, int> running, CancellationToken cancellation)
+        public async Task RefreshAsync(LowCommJob job, ReplicaLayout layout, JobCredentials credentials, IReadOnlyDictionary<int, int> running, CancellationToken cancellation)
         {
             double seconds = _clock.Elapsed.TotalSeconds;
             if (job.Status is { Step: { } step } status)

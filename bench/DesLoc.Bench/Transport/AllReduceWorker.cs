@@ -51,12 +51,13 @@ internal static class AllReduceWorker
     {
         const string Token = "bench";
         var mailbox = new Mailbox();
-        WebApplication app = ReplicaServer.CreateBuilder(IPAddress.Loopback, ports[rank], Token, mailbox, new NoEndpoint(rank)).Build();
+        // Cleartext (tls: null): the bench measures the ring itself; TLS on loopback adds the cipher's cost, not the link's.
+        WebApplication app = ReplicaServer.CreateBuilder(IPAddress.Loopback, ports[rank], Token, null, mailbox, new NoEndpoint(rank)).Build();
         ReplicaServer.MapServices(app);
         await app.StartAsync();
-        var peers = new PeerDirectory([.. ports.Select(p => $"127.0.0.1:{p}")], Token);
+        var peers = new PeerDirectory([.. ports.Select(p => $"127.0.0.1:{p}")], Token, null);
         IRingLink ringLink = link == "socket"
-            ? new SocketRingLink(rank, [.. ports.Select(p => ("127.0.0.1", p + 1))], new SocketDataPlane(IPAddress.Loopback, ports[rank] + 1, Token))
+            ? new SocketRingLink(rank, [.. ports.Select(p => ("127.0.0.1", p + 1))], new SocketDataPlane(IPAddress.Loopback, ports[rank] + 1, Token, null))
             : new GrpcRingLink(rank, peers, mailbox);
         var collective = new RingCollective(rank, world, ringLink, TimeSpan.FromMinutes(2));
         await WaitForPeersAsync(peers, world);

@@ -85,10 +85,10 @@ internal static class TransportBenchmark
 
         byte[] state = bundle.ToBytes();
         int port = LoopbackPorts.Free();
-        await using WebApplication app = ReplicaServer.CreateBuilder(IPAddress.Loopback, port, "bench", new Mailbox(), new Donor(state)).Build();
+        await using WebApplication app = ReplicaServer.CreateBuilder(IPAddress.Loopback, port, "bench", null, new Mailbox(), new Donor(state)).Build();
         ReplicaServer.MapServices(app);
         await app.StartAsync();
-        using var peers = new PeerDirectory([$"127.0.0.1:{port}"], "bench");
+        using var peers = new PeerDirectory([$"127.0.0.1:{port}"], "bench", null);
         var membership = new MembershipClient(1, peers, null);
         var seconds = new List<double>();
         for (int i = 0; i <= repeats; i++)

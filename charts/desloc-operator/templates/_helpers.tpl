@@ -36,6 +36,15 @@ app.kubernetes.io/name: {{ include "desloc-operator.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* The selector labels as key=value,key=value: what each job's NetworkPolicy admits (--operator-pod-labels). */}}
+{{- define "desloc-operator.selectorLabelPairs" -}}
+{{- $pairs := list -}}
+{{- range $key, $value := include "desloc-operator.selectorLabels" . | fromYaml -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{- define "desloc-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "desloc-operator.fullname" .) .Values.serviceAccount.name -}}

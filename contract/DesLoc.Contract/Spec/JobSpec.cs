@@ -239,4 +239,7 @@ public sealed record TransportSpec
     [Description("socket: bulk bytes over TCP on the gRPC port + 1 (fast); grpc: everything over the gRPC port.")]
     [AllowedValues("socket", "grpc")]
     public string DataPlane { get; init; } = "socket";
+
+    [Description("Mutual TLS with the job's own CA on every connection between replicas (gRPC and socket data plane) and from the operator; false turns it off (a trusted, isolated network only). The job token is checked either way.")]
+    public bool Tls { get; init; } = true;
 }

@@ -27,6 +27,12 @@ public static class TrainerEnvironment
     public const string MetricsPort = "DESLOC_METRICS_PORT";
     public const string BindAddress = "DESLOC_BIND_ADDRESS";
 
+    /// <summary>
+    /// Directory of the job's TLS files (<see cref="JobTlsFiles"/>: ca.crt, tls.crt, tls.key); required unless the
+    /// spec turns TLS off (<c>transport.tls: false</c>).
+    /// </summary>
+    public const string TlsDirectory = "DESLOC_TLS_DIR";
+
     /// <summary>Where the trainer writes why it stopped; a local run points it at a file per replica.</summary>
     public const string TerminationMessagePath = "DESLOC_TERMINATION_MESSAGE_PATH";
 

@@ -11,6 +11,8 @@ public interface IJobBackend
 
     Task CreateSecretAsync(V1Secret secret, CancellationToken cancellation);
 
+    Task CreateNetworkPolicyAsync(V1NetworkPolicy policy, CancellationToken cancellation);
+
     /// <summary>Creates the pod unless one of that name exists (a create that loses a race is not an error).</summary>
     Task CreatePodAsync(V1Pod pod, CancellationToken cancellation);
 

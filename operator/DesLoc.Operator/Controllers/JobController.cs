@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
+using DesLoc.Contract.Wire;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Metrics;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Operator.Trainers;
 using k8s;
 
 namespace DesLoc.Operator.Controllers;
@@ -10,8 +12,9 @@ namespace DesLoc.Operator.Controllers;
 /// The thin, impure half of reconciliation: asks <see cref="JobReconciler"/> for a plan and carries it out through a
 /// backend, writing the status only when it changed. A pod the API server refuses is recorded in the status and as an
 /// Event (<see cref="JobReconciler.AfterCreation"/>), and the reconcile then fails so that the work queue backs off.
+/// A job's NetworkPolicy admits <paramref name="operatorPeer"/>; without one (a local run: loopback has no policies) none is made.
 /// </summary>
-public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics = null, ITrainerControl? trainers = null)
+public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics = null, ITrainerControl? trainers = null, OperatorPeer? operatorPeer = null)
 {
     public async Task<ReconcilePlan> ReconcileAsync(JobObservation observed, ReplicaLayout layout, CancellationToken cancellation)
     {
@@ -28,7 +31,12 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
 
             if (plan.CreateSecret)
             {
-                await backend.CreateSecretAsync(DesiredObjects.Secret(job, NewToken(), layout), cancellation);
+                await backend.CreateSecretAsync(DesiredObjects.Secret(job, NewCredentials(job, layout), layout), cancellation);
+            }
+
+            if (plan.CreateNetworkPolicy && operatorPeer is not null)
+            {
+                await backend.CreateNetworkPolicyAsync(DesiredObjects.NetworkPolicy(job, operatorPeer), cancellation);
             }
 
             // Pods are independent of each other: a job's replicas are created (or deleted) in parallel.
@@ -92,6 +100,11 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
         }
     }
 
-    /// <summary>32 random bytes, hex: the job's shared secret between its replicas and the operator.</summary>
-    private static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+    /// <summary>
+    /// The job's shared secrets between its replicas and the operator: a token of 32 random bytes, hex, and, unless the
+    /// job turns TLS off, a CA of its own and the one certificate it signs for every name the layout dials.
+    /// </summary>
+    private static JobCredentials NewCredentials(LowCommJob job, ReplicaLayout layout) => new(
+        Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
+        job.Spec.Transport.Tls ? JobTlsFiles.Issue(JobNames.Key(job), layout.CertificateNames, DateTimeOffset.UtcNow) : null);
 }

@@ -26,11 +26,13 @@ public sealed class TrainerMonitor(ILogger logger) : ITrainerControl, IDisposabl
     private readonly ConcurrentDictionary<string, Watched> _jobs = new();
 
     /// <summary>A job's workers, by global rank: rank 0 is the coordinator, measured over the window.</summary>
-    private sealed class Watched(IReadOnlyList<string> addresses, string token)
+    private sealed class Watched(IReadOnlyList<string> addresses, JobCredentials credentials)
     {
         public IReadOnlyList<string> Addresses { get; } = [.. addresses];
 
-        public TrainerClient[] Clients { get; } = [.. addresses.Select(address => new TrainerClient(address, token))];
+        public JobCredentials Credentials { get; } = credentials;
+
+        public TrainerClient[] Clients { get; } = [.. addresses.Select(address => new TrainerClient(address, credentials))];
 
         /// <summary>The latest answer of each worker that has answered; one that is unreachable now keeps its last.</summary>
         public Dictionary<int, StatusReply> Replies { get; } = [];
@@ -72,30 +74,30 @@ public sealed class TrainerMonitor(ILogger logger) : ITrainerControl, IDisposabl
     }
 
     /// <summary>Asks rank 0 alone for its status (its bytes stand for the job's); false when it could not be reached.</summary>
-    public Task<bool> PollAsync(LowCommJob job, string rankZeroAddress, string token, CancellationToken cancellation) =>
-        PollAsync(job, [rankZeroAddress], token, cancellation);
+    public Task<bool> PollAsync(LowCommJob job, string rankZeroAddress, JobCredentials credentials, CancellationToken cancellation) =>
+        PollAsync(job, [rankZeroAddress], credentials, cancellation);
 
     /// <summary>
     /// Asks every worker for its status, in parallel (<paramref name="workerAddresses"/> by global rank, rank 0 first):
     /// rank 0's answer is measured over the window; the job's bytes are summed over every worker's latest answer
     /// (<see cref="JobBytes"/>). Returns false when rank 0 could not be reached (it may be restarting).
     /// </summary>
-    public async Task<bool> PollAsync(LowCommJob job, IReadOnlyList<string> workerAddresses, string token, CancellationToken cancellation)
+    public async Task<bool> PollAsync(LowCommJob job, IReadOnlyList<string> workerAddresses, JobCredentials credentials, CancellationToken cancellation)
     {
         ArgumentOutOfRangeException.ThrowIfZero(workerAddresses.Count);
         string key = JobNames.Key(job);
         Watched watched = _jobs.AddOrUpdate(
             key,
-            _ => new Watched(workerAddresses, token),
+            _ => new Watched(workerAddresses, credentials),
             (_, existing) =>
             {
-                if (existing.Addresses.SequenceEqual(workerAddresses))
+                if (existing.Addresses.SequenceEqual(workerAddresses) && existing.Credentials == credentials)
                 {
                     return existing;
                 }
 
                 existing.Dispose();
-                return new Watched(workerAddresses, token);
+                return new Watched(workerAddresses, credentials);
             });
         StatusReply?[] replies = await Task.WhenAll(watched.Clients.Select(client => TryGetStatusAsync(client, cancellation)));
         for (int rank = 0; rank < replies.Length; rank++)

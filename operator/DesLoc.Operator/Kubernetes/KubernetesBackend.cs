@@ -2,6 +2,7 @@ using System.Net;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Controllers;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Operator.Trainers;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -12,23 +13,33 @@ namespace DesLoc.Operator.Kubernetes;
 /// Carries out reconcile plans through the Kubernetes API. Creates tolerate "already exists" (a stale cache may ask
 /// twice; the API server keeps names unique) and deletes tolerate "not found". The status is replaced with the job's
 /// resourceVersion, so a decision made on a stale copy fails with 409 and is redone on the fresh one.
-/// Whether a job's Service and Secret exist is read from caches of them, so one deleted by hand is created again.
+/// Whether a job's Service, Secret and NetworkPolicy exist is read from caches of them, so one deleted by hand is created again.
 /// </summary>
 public sealed class KubernetesBackend(
-    IKubernetes client, EventRecorder events, CreationExpectations expectations, ResourceCache<V1Service> services, ResourceCache<V1Secret> secrets)
+    IKubernetes client, EventRecorder events, CreationExpectations expectations, ResourceCache<V1Service> services, ResourceCache<V1Secret> secrets,
+    ResourceCache<V1NetworkPolicy> policies)
     : IJobBackend
 {
     /// <summary>Children created but maybe not in their cache yet, so the next reconcile does not create them again.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _created = new();
 
-    /// <summary>Tokens of Secrets deleted by hand: a recreated Secret carries the token the running replicas hold.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _lostTokens = new();
+    /// <summary>Credentials of Secrets deleted by hand: a recreated Secret carries the token and TLS material the running replicas hold.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, JobCredentials> _lostCredentials = new();
 
     public bool HasService(LowCommJob job) =>
         _created.ContainsKey(ChildKey(job, "service")) || Owned(services.Get(job.Metadata.NamespaceProperty, JobNames.Service(job.Metadata.Name)), job);
 
     public bool HasSecret(LowCommJob job) =>
         _created.ContainsKey(ChildKey(job, "secret")) || Owned(secrets.Get(job.Metadata.NamespaceProperty, JobNames.Secret(job.Metadata.Name)), job);
+
+    public bool HasNetworkPolicy(LowCommJob job) =>
+        _created.ContainsKey(ChildKey(job, "networkpolicy")) || Owned(policies.Get(job.Metadata.NamespaceProperty, JobNames.NetworkPolicy(job.Metadata.Name)), job);
+
+    public async Task CreateNetworkPolicyAsync(V1NetworkPolicy policy, CancellationToken cancellation)
+    {
+        await IgnoreConflict(() => client.NetworkingV1.CreateNamespacedNetworkPolicyAsync(policy, policy.Metadata.NamespaceProperty, cancellationToken: cancellation));
+        _created[ChildKey(policy.Metadata.NamespaceProperty, policy.Metadata.OwnerReferences[0].Uid, "networkpolicy")] = true;
+    }
 
     public async Task CreateServiceAsync(V1Service service, CancellationToken cancellation)
     {
@@ -39,19 +50,27 @@ public sealed class KubernetesBackend(
     public async Task CreateSecretAsync(V1Secret secret, CancellationToken cancellation)
     {
         string key = ChildKey(secret.Metadata.NamespaceProperty, secret.Metadata.OwnerReferences[0].Uid, "secret");
-        if (_lostTokens.TryGetValue(key, out byte[]? token))
+        if (_lostCredentials.TryGetValue(key, out JobCredentials? credentials))
         {
-            secret.Data[JobNames.TokenKey] = token;
+            foreach (string stale in secret.Data.Keys.Where(k => k != JobNames.ConfigKey).ToArray())
+            {
+                secret.Data.Remove(stale);
+            }
+
+            foreach ((string name, byte[] value) in credentials.SecretData())
+            {
+                secret.Data[name] = value;
+            }
         }
 
         await IgnoreConflict(() => client.CoreV1.CreateNamespacedSecretAsync(secret, secret.Metadata.NamespaceProperty, cancellationToken: cancellation));
-        _lostTokens.TryRemove(key, out _);
+        _lostCredentials.TryRemove(key, out _);
         _created[key] = true;
     }
 
     /// <summary>
-    /// A child left its cache (deleted by hand, or with its job): it no longer counts as created, and a Secret's token is
-    /// kept for its replacement.
+    /// A child left its cache (deleted by hand, or with its job): it no longer counts as created, and a Secret's token and
+    /// TLS material are kept for its replacement (a new CA would split the job: its running pods hold the old one).
     /// </summary>
     public void ChildDeleted(IKubernetesObject<V1ObjectMeta> child)
     {
@@ -61,12 +80,12 @@ public sealed class KubernetesBackend(
             return;
         }
 
-        string kind = child is V1Secret ? "secret" : "service";
+        string kind = child switch { V1Secret => "secret", V1NetworkPolicy => "networkpolicy", _ => "service" };
         string key = ChildKey(child.Metadata.NamespaceProperty, owner.Uid, kind);
         _created.TryRemove(key, out _);
-        if (child is V1Secret { Data: { } data } && data.TryGetValue(JobNames.TokenKey, out byte[]? token))
+        if (child is V1Secret secret && JobCredentials.FromSecret(secret) is { } credentials)
         {
-            _lostTokens[key] = token;
+            _lostCredentials[key] = credentials;
         }
     }
 
@@ -149,10 +168,10 @@ public sealed class KubernetesBackend(
     /// <summary>A deleted job's children are gone with it; forget that they existed.</summary>
     public void Forget(string ns, string uid)
     {
-        foreach (string kind in (string[])["service", "secret"])
+        foreach (string kind in (string[])["service", "secret", "networkpolicy"])
         {
             _created.TryRemove(ChildKey(ns, uid, kind), out _);
-            _lostTokens.TryRemove(ChildKey(ns, uid, kind), out _);
+            _lostCredentials.TryRemove(ChildKey(ns, uid, kind), out _);
         }
     }
 

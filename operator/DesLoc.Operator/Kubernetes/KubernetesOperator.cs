@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
-using System.Text;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Controllers;
 using DesLoc.Operator.Metrics;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Operator.Trainers;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -49,6 +49,9 @@ public sealed record OperatorOptions
     /// alone when that is set (only rank 0 is asked, its bytes standing for the job's), else each pod's DNS name.
     /// </summary>
     public Func<LowCommJob, int, string>? WorkerAddress { get; init; }
+
+    /// <summary>Who each job's NetworkPolicy admits besides the job's pods: this operator's pods (its namespace and labels).</summary>
+    public OperatorPeer OperatorPeer { get; init; } = new("default", new Dictionary<string, string>());
 }
 
 /// <summary>
@@ -59,7 +62,7 @@ public sealed record OperatorOptions
 /// </summary>
 public sealed class KubernetesOperator(IKubernetes client, OperatorOptions options, OperatorMetrics metrics, ILogger logger)
 {
-    private readonly ConcurrentDictionary<string, string> _tokens = new();
+    private readonly ConcurrentDictionary<string, JobCredentials> _credentials = new();
 
     /// <summary>Set once the caches have synced (for /readyz, and for tests).</summary>
     public bool Synced { get; private set; }
@@ -96,8 +99,9 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         var pods = new ResourceCache<V1Pod>(KubernetesSources.Pods(client, options.Namespace, managed), logger);
         var services = new ResourceCache<V1Service>(KubernetesSources.Services(client, options.Namespace, managed), logger);
         var secrets = new ResourceCache<V1Secret>(KubernetesSources.Secrets(client, options.Namespace, managed), logger);
-        var backend = new KubernetesBackend(client, events, expectations, services, secrets);
-        var controller = new JobController(backend, metrics, monitor);
+        var policies = new ResourceCache<V1NetworkPolicy>(KubernetesSources.NetworkPolicies(client, options.Namespace, managed), logger);
+        var backend = new KubernetesBackend(client, events, expectations, services, secrets, policies);
+        var controller = new JobController(backend, metrics, monitor, options.OperatorPeer);
         jobs.Changed += change =>
         {
             if (change.New is null && change.Old is { } deleted)
@@ -105,7 +109,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
                 string key = ObjectKey.Of(deleted);
                 expectations.Forget(key);
                 monitor.Forget(key);
-                _tokens.TryRemove(deleted.Metadata.Uid, out _);
+                _credentials.TryRemove(deleted.Metadata.Uid, out _);
                 backend.Forget(deleted.Metadata.NamespaceProperty, deleted.Metadata.Uid);
                 metrics.Forget(deleted.Metadata.NamespaceProperty ?? "default", deleted.Metadata.Name);
                 return;
@@ -143,15 +147,17 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
 
         services.Changed += ChildChanged;
         secrets.Changed += ChildChanged;
+        policies.Changed += ChildChanged;
 
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        Task caches = Task.WhenAll(jobs.RunAsync(stopping.Token), pods.RunAsync(stopping.Token), services.RunAsync(stopping.Token), secrets.RunAsync(stopping.Token));
+        Task caches = Task.WhenAll(jobs.RunAsync(stopping.Token), pods.RunAsync(stopping.Token), services.RunAsync(stopping.Token), secrets.RunAsync(stopping.Token), policies.RunAsync(stopping.Token));
         try
         {
             await jobs.WaitForSyncAsync(stopping.Token);
             await pods.WaitForSyncAsync(stopping.Token);
             await services.WaitForSyncAsync(stopping.Token);
             await secrets.WaitForSyncAsync(stopping.Token);
+            await policies.WaitForSyncAsync(stopping.Token);
             Synced = true;
             Task[] workers = [.. Enumerable.Range(0, options.Workers).Select(_ => WorkAsync(queue, jobs, pods, backend, controller, monitor, expectations, stopping.Token))];
             Task polling = PollTrainersAsync(jobs, monitor, queue, stopping.Token);
@@ -256,7 +262,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         }
 
         var observation = new JobObservation(job, pods.ByOwner(job.Metadata.Uid), backend.HasService(job), backend.HasSecret(job),
-            monitor.Latest(key), DateTime.UtcNow);
+            monitor.Latest(key), DateTime.UtcNow, backend.HasNetworkPolicy(job));
         ReconcilePlan plan = await controller.ReconcileAsync(observation, ReplicaLayout.Cluster(name, ns ?? "default", observation.Job.Spec.Checkpoint, observation.Job.Spec.WorkersPerReplica), cancellation);
         monitor.Recorded(key, observation.Report);
         return plan.RequeueAfter;
@@ -288,7 +294,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
 
     private async Task<bool> PollAsync(LowCommJob job, TrainerMonitor monitor, CancellationToken cancellation)
     {
-        if (await TokenAsync(job, cancellation) is not { } token)
+        if (await CredentialsAsync(job, cancellation) is not { } credentials)
         {
             return false;
         }
@@ -298,26 +304,27 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         IReadOnlyList<string> addresses = options.WorkerAddress is { } address ? [.. Enumerable.Range(0, workers).Select(rank => address(job, rank))]
             : options.RankZeroAddress is { } rankZero ? [rankZero(job)]
             : [.. Enumerable.Range(0, workers).Select(layout.Address)];
-        return await monitor.PollAsync(job, addresses, token, cancellation);
+        return await monitor.PollAsync(job, addresses, credentials, cancellation);
     }
 
-    private async Task<string?> TokenAsync(LowCommJob job, CancellationToken cancellation)
+    /// <summary>The job's token and TLS material from its Secret, read once per job.</summary>
+    private async Task<JobCredentials?> CredentialsAsync(LowCommJob job, CancellationToken cancellation)
     {
-        if (_tokens.TryGetValue(job.Metadata.Uid, out string? token))
+        if (_credentials.TryGetValue(job.Metadata.Uid, out JobCredentials? credentials))
         {
-            return token;
+            return credentials;
         }
 
         try
         {
             V1Secret secret = await client.CoreV1.ReadNamespacedSecretAsync(JobNames.Secret(job.Metadata.Name), job.Metadata.NamespaceProperty, cancellationToken: cancellation);
-            token = secret.Data?.TryGetValue(JobNames.TokenKey, out byte[]? bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
+            credentials = JobCredentials.FromSecret(secret);
         }
         catch (k8s.Autorest.HttpOperationException)
         {
             return null;
         }
 
-        return token is null ? null : _tokens[job.Metadata.Uid] = token;
+        return credentials is null ? null : _credentials[job.Metadata.Uid] = credentials;
     }
 }

@@ -78,6 +78,28 @@ public static class KubernetesSources
                     timeoutSeconds: watchTimeoutSeconds, onError: onError, cancellationToken: ct));
     }
 
+    /// <summary>NetworkPolicies of one namespace (or all) matching a label selector: the operator's own, to see them deleted.</summary>
+    public static IResourceSource<V1NetworkPolicy> NetworkPolicies(
+        IKubernetes client, string? @namespace, string? labelSelector, int watchTimeoutSeconds = DefaultWatchTimeoutSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return new DelegateSource<V1NetworkPolicy>(
+            async ct =>
+            {
+                var list = @namespace is null
+                    ? await client.NetworkingV1.ListNetworkPolicyForAllNamespacesAsync(labelSelector: labelSelector, cancellationToken: ct).ConfigureAwait(false)
+                    : await client.NetworkingV1.ListNamespacedNetworkPolicyAsync(@namespace, labelSelector: labelSelector, cancellationToken: ct).ConfigureAwait(false);
+                return ([.. list.Items ?? []], list.Metadata?.ResourceVersion ?? "");
+            },
+            (from, onError, ct) => @namespace is null
+                ? client.NetworkingV1.WatchListNetworkPolicyForAllNamespacesAsync(
+                    allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: from,
+                    timeoutSeconds: watchTimeoutSeconds, onError: onError, cancellationToken: ct)
+                : client.NetworkingV1.WatchListNamespacedNetworkPolicyAsync(
+                    @namespace, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: from,
+                    timeoutSeconds: watchTimeoutSeconds, onError: onError, cancellationToken: ct));
+    }
+
     /// <summary>
     /// Custom objects of <paramref name="group"/>/<paramref name="version"/> <paramref name="plural"/>, in one
     /// namespace or cluster-wide. The client returns them untyped (JSON), so they are deserialized here.

@@ -5,6 +5,7 @@ using System.Text;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Controllers;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Operator.Trainers;
 using k8s.Models;
 
 namespace DesLoc.Operator.Local;
@@ -54,7 +55,8 @@ public sealed partial class LocalCluster(
         }
     }
 
-    public string? Token => _secret?.Data?[JobNames.TokenKey] is { } token ? Encoding.UTF8.GetString(token) : null;
+    /// <summary>The job's token and TLS material, once its Secret exists.</summary>
+    public JobCredentials? Credentials => JobCredentials.FromSecret(_secret);
 
     /// <summary>
     /// Process ids of the workers that are running now, by global rank (replica-major: with one worker per replica,
@@ -86,7 +88,8 @@ public sealed partial class LocalCluster(
     {
         lock (_lock)
         {
-            return new JobObservation(Job, [.. _pods.Values.Select(p => p.Pod)], _service, _secret is not null, report, now);
+            // Loopback has no network policies: there is none to create.
+            return new JobObservation(Job, [.. _pods.Values.Select(p => p.Pod)], _service, _secret is not null, report, now, HasNetworkPolicy: true);
         }
     }
 
@@ -104,6 +107,8 @@ public sealed partial class LocalCluster(
         _secret = secret;
         return Task.CompletedTask;
     }
+
+    public Task CreateNetworkPolicyAsync(V1NetworkPolicy policy, CancellationToken cancellation) => Task.CompletedTask;
 
     public Task CreatePodAsync(V1Pod pod, CancellationToken cancellation)
     {
@@ -136,6 +141,11 @@ public sealed partial class LocalCluster(
             }
 
             WriteConfig(start.Environment[TrainerEnvironment.Config]!);
+            if (start.Environment.TryGetValue(TrainerEnvironment.TlsDirectory, out string? tls) && tls is not null)
+            {
+                WriteTls(tls);
+            }
+
             Directory.CreateDirectory(Path.Combine(runDirectory, "logs"));
             string terminationMessage = TerminationMessagePath(pod.Metadata.Name);
             File.Delete(terminationMessage);
@@ -354,6 +364,34 @@ public sealed partial class LocalCluster(
             string temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
             File.WriteAllBytes(temporary, config);
             File.Move(temporary, path, overwrite: true);
+        }
+    }
+
+    /// <summary>The Secret's TLS files where the pod's environment says, as the kubelet mounts them: the key readable by this user only.</summary>
+    private void WriteTls(string directory)
+    {
+        if (Credentials?.Tls is not { } tls)
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(directory);
+        foreach ((string file, string text) in (ReadOnlySpan<(string, string)>)[(JobTlsFiles.CaFile, tls.CaCertificate), (JobTlsFiles.CertificateFile, tls.Certificate), (JobTlsFiles.KeyFile, tls.PrivateKey)])
+        {
+            // Replaced whole, like the config: a started trainer may be reading the files.
+            string temporary = Path.Combine(directory, file + "." + Guid.NewGuid().ToString("N") + ".tmp");
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var stream = new FileStream(temporary, options))
+            {
+                stream.Write(Encoding.UTF8.GetBytes(text));
+            }
+
+            File.Move(temporary, Path.Combine(directory, file), overwrite: true);
         }
     }
 

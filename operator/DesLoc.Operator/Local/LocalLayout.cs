@@ -19,7 +19,12 @@ public static class LocalLayout
             rank => metrics[rank],
             network?.BindAddress ?? "127.0.0.1",
             Path.Combine(runDirectory, "config.json"),
-            CheckpointDirectory(runDirectory));
+            CheckpointDirectory(runDirectory))
+        {
+            TlsDirectory = Path.Combine(runDirectory, "tls"),
+            // Loopback, or the replicas' own addresses when they live elsewhere (network namespaces).
+            CertificateNames = ["localhost", "127.0.0.1", .. Enumerable.Range(0, replicas).Select(r => network?.Host(r) ?? "127.0.0.1").Distinct()],
+        };
     }
 
     public static string CheckpointDirectory(string runDirectory) => Path.Combine(runDirectory, "checkpoints");

@@ -74,17 +74,17 @@ public static class LocalRunner
                 break;
             }
 
-            if (DateTime.UtcNow - lastPoll >= options.PollInterval && cluster.Token is { } token)
+            if (DateTime.UtcNow - lastPoll >= options.PollInterval && cluster.Credentials is { } credentials)
             {
                 lastPoll = DateTime.UtcNow;
                 if (cluster.RunningProcesses().ContainsKey(0))
                 {
-                    await monitor.PollAsync(current, workers, token, stop).ConfigureAwait(false);
+                    await monitor.PollAsync(current, workers, credentials, stop).ConfigureAwait(false);
                 }
 
                 if (view is not null)
                 {
-                    await view.RefreshAsync(current, layout, token, cluster.RunningProcesses(), stop);
+                    await view.RefreshAsync(current, layout, credentials, cluster.RunningProcesses(), stop);
                 }
             }
 

@@ -57,14 +57,14 @@ public sealed class ProgressDisplay(IAnsiConsole console) : IProgressView, IDisp
         }
     }
 
-    public async Task RefreshAsync(LowCommJob job, ReplicaLayout layout, string token, IReadOnlyDictionary<int, int> running, CancellationToken cancellation)
+    public async Task RefreshAsync(LowCommJob job, ReplicaLayout layout, JobCredentials credentials, IReadOnlyDictionary<int, int> running, CancellationToken cancellation)
     {
         _job = job;
         foreach (int index in running.Keys) // global ranks
         {
             if (!_clients.TryGetValue(index, out TrainerClient? client))
             {
-                client = new TrainerClient($"{layout.Host(index)}:{layout.GrpcPort(index)}", token);
+                client = new TrainerClient($"{layout.Host(index)}:{layout.GrpcPort(index)}", credentials);
                 _clients[index] = client;
             }
 

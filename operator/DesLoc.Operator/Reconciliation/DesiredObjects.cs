@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using DesLoc.Contract.Wire;
 using DesLoc.Operator.Api.Resources;
+using DesLoc.Operator.Trainers;
 using k8s;
 using k8s.Models;
 
@@ -9,7 +10,8 @@ namespace DesLoc.Operator.Reconciliation;
 
 /// <summary>
 /// The children a job should have, as pure functions of its spec: one pod per worker (W per replica) built from the template with
-/// the trainer's environment contract and the job's placement, a headless Service, and a Secret with the job's token and trainer config.
+/// the trainer's environment contract and the job's placement, a headless Service, a Secret with the job's token, TLS
+/// material and trainer config, and a NetworkPolicy that admits the trainer ports from the job's pods and the operator only.
 /// Every child carries the job's labels and a controller owner reference, so deleting the job deletes them. Pods pass
 /// Pod Security <c>restricted</c> unless the template says otherwise, mount no service-account token (the trainer
 /// never calls the API server), and hand the trainer's last words to the pod status.
@@ -54,7 +56,7 @@ public static class DesiredObjects
         spec.SecurityContext ??= new V1PodSecurityContext();
         spec.SecurityContext.RunAsNonRoot ??= true;
         spec.SecurityContext.SeccompProfile ??= new V1SeccompProfile { Type = "RuntimeDefault" };
-        spec.Volumes = [.. spec.Volumes ?? [], ConfigVolume(name), CheckpointVolume(job.Spec.Checkpoint)];
+        spec.Volumes = [.. spec.Volumes ?? [], ConfigVolume(name, job.Spec.Transport.Tls), CheckpointVolume(job.Spec.Checkpoint)];
         Place(spec, job, replica);
         foreach (V1Container container in spec.Containers.Concat(spec.InitContainers ?? []))
         {
@@ -117,6 +119,11 @@ public static class DesiredObjects
             new() { Name = TrainerEnvironment.MetricsPort, Value = layout.MetricsPort(rank).ToString(CultureInfo.InvariantCulture) },
             new() { Name = TrainerEnvironment.BindAddress, Value = layout.BindAddress },
         ];
+        if (job.Spec.Transport.Tls)
+        {
+            env.Add(new V1EnvVar { Name = TrainerEnvironment.TlsDirectory, Value = layout.TlsDirectory });
+        }
+
         if (topology.WorkersPerReplica > 1)
         {
             env.Insert(3, new V1EnvVar { Name = TrainerEnvironment.Worker, Value = worker.ToString(CultureInfo.InvariantCulture) });
@@ -220,19 +227,63 @@ public static class DesiredObjects
         },
     };
 
-    /// <summary>The job's token (every gRPC call between its replicas carries it) and the trainer config.</summary>
-    public static V1Secret Secret(LowCommJob job, string token, ReplicaLayout layout) => new()
+    /// <summary>
+    /// The job's credentials (the token every gRPC call carries; the job's CA certificate, and the certificate and key
+    /// every worker and the operator present) and the trainer config. The CA's private key is not kept anywhere.
+    /// </summary>
+    public static V1Secret Secret(LowCommJob job, JobCredentials credentials, ReplicaLayout layout) => new()
     {
         ApiVersion = "v1",
         Kind = "Secret",
         Metadata = ChildMetadata(job, JobNames.Secret(job.Metadata.Name)),
         Type = "Opaque",
-        Data = new Dictionary<string, byte[]>
+        Data = new Dictionary<string, byte[]>(credentials.SecretData())
         {
-            [JobNames.TokenKey] = Encoding.UTF8.GetBytes(token),
             [JobNames.ConfigKey] = Encoding.UTF8.GetBytes(TrainerConfig(job.Spec, layout)),
         },
     };
+
+    /// <summary>
+    /// Ingress to the job's pods on the trainer ports (gRPC, data, metrics) from the job's own pods and from the
+    /// operator's pods only; every other ingress to them is denied. Egress is left alone.
+    /// </summary>
+    public static V1NetworkPolicy NetworkPolicy(LowCommJob job, OperatorPeer operatorPeer)
+    {
+        ArgumentNullException.ThrowIfNull(operatorPeer);
+        var own = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [JobNames.JobLabel] = job.Metadata.Name } };
+        return new V1NetworkPolicy
+        {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "NetworkPolicy",
+            Metadata = ChildMetadata(job, JobNames.NetworkPolicy(job.Metadata.Name)),
+            Spec = new V1NetworkPolicySpec
+            {
+                PodSelector = own,
+                PolicyTypes = ["Ingress"],
+                Ingress =
+                [
+                    new V1NetworkPolicyIngressRule
+                    {
+                        FromProperty =
+                        [
+                            new V1NetworkPolicyPeer { PodSelector = own },
+                            new V1NetworkPolicyPeer
+                            {
+                                NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [OperatorPeer.NamespaceNameLabel] = operatorPeer.Namespace } },
+                                PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(operatorPeer.PodLabels) },
+                            },
+                        ],
+                        Ports =
+                        [
+                            new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultGrpcPort },
+                            new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultGrpcPort + 1 },
+                            new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultMetricsPort },
+                        ],
+                    },
+                ],
+            },
+        };
+    }
 
     public static V1OwnerReference Owner(LowCommJob job) => new()
     {
@@ -252,10 +303,20 @@ public static class DesiredObjects
         OwnerReferences = [Owner(job)],
     };
 
-    private static V1Volume ConfigVolume(string job) => new()
+    /// <summary>The config and, with TLS on, the TLS files under <c>tls/</c>: never the token (an env variable) and nothing else the Secret may hold.</summary>
+    private static V1Volume ConfigVolume(string job, bool tls) => new()
     {
         Name = "desloc-config",
-        Secret = new V1SecretVolumeSource { SecretName = JobNames.Secret(job), Items = [new V1KeyToPath { Key = JobNames.ConfigKey, Path = JobNames.ConfigKey }] },
+        Secret = new V1SecretVolumeSource
+        {
+            SecretName = JobNames.Secret(job),
+            Items =
+            [
+                new V1KeyToPath { Key = JobNames.ConfigKey, Path = JobNames.ConfigKey },
+                .. (tls ? (string[])[JobTlsFiles.CaFile, JobTlsFiles.CertificateFile, JobTlsFiles.KeyFile] : [])
+                    .Select(file => new V1KeyToPath { Key = file, Path = $"{JobNames.TlsSubdirectory}/{file}" }),
+            ],
+        },
     };
 
     private static V1Volume CheckpointVolume(CheckpointSpec checkpoint)

@@ -17,6 +17,10 @@ public static class JobNames
     public const string ConfigKey = "config.json";
     public const string ConfigMountPath = "/etc/desloc";
 
+    /// <summary>The job's TLS files (ca.crt, tls.crt, tls.key), from the same Secret volume as the config.</summary>
+    public const string TlsMountPath = ConfigMountPath + "/" + TlsSubdirectory;
+    public const string TlsSubdirectory = "tls";
+
     /// <summary>Replica i's pod keeps its name across restarts: <c>job-i</c>.</summary>
     public static string Pod(string job, int index) => $"{job}-{index}";
 
@@ -31,6 +35,8 @@ public static class JobNames
     public static string Service(string job) => job;
 
     public static string Secret(string job) => $"{job}-desloc";
+
+    public static string NetworkPolicy(string job) => $"{job}-desloc";
 
     public static string Selector(string job) => $"{JobLabel}={job}";
 

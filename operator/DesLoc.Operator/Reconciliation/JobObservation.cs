@@ -3,14 +3,18 @@ using k8s.Models;
 
 namespace DesLoc.Operator.Reconciliation;
 
-/// <summary>Everything one reconcile looks at: the job, its workers' pods, whether its Service and Secret exist, and what the trainers last reported.</summary>
+/// <summary>
+/// Everything one reconcile looks at: the job, its workers' pods, whether its Service, Secret and NetworkPolicy exist,
+/// and what the trainers last reported.
+/// </summary>
 public sealed record JobObservation(
     LowCommJob Job,
     IReadOnlyList<V1Pod> Pods,
     bool HasService,
     bool HasSecret,
     TrainerReport? Report,
-    DateTime Now);
+    DateTime Now,
+    bool HasNetworkPolicy = false);
 
 /// <summary>
 /// The trainers' answers to GetStatus. Progress, periods, bandwidth and the comm fraction are rank 0's (replica 0,
@@ -54,7 +58,8 @@ public sealed record ReconcilePlan(
     IReadOnlyList<JobEvent> Events,
     TimeSpan? RequeueAfter,
     bool DeleteJob,
-    AdaptiveDecision? Adaptive = null);
+    AdaptiveDecision? Adaptive = null,
+    bool CreateNetworkPolicy = false);
 
 /// <summary>
 /// The adaptive controller judged a full measurement window: <see cref="Change"/> is the new periods to send to rank 0,

@@ -465,7 +465,8 @@ public static class JobReconciler
                 _events,
                 _requeue,
                 deleteJob,
-                active ? _adaptive : null);
+                active ? _adaptive : null,
+                CreateNetworkPolicy: active && !observed.HasNetworkPolicy);
         }
 
         /// <summary>

@@ -17,7 +17,8 @@ public sealed record ReplicaLayout(
 {
     /// <summary>
     /// The cluster layout: <c>job-i.job.ns.svc</c> (<c>job-r-w.job.ns.svc</c> with more than one worker per replica),
-    /// the contract's ports (gRPC, +1 for ring data, metrics), and the checkpoints where the spec says (by default /checkpoints).
+    /// the contract's ports (gRPC, +1 for ring data, metrics), the checkpoints where the spec says (by default /checkpoints),
+    /// and TLS files mounted from the job's Secret.
     /// </summary>
     public static ReplicaLayout Cluster(string job, string ns, CheckpointSpec checkpoint, int workersPerReplica = 1)
     {
@@ -28,8 +29,23 @@ public sealed record ReplicaLayout(
             _ => TrainerEnvironment.DefaultMetricsPort,
             "0.0.0.0",
             $"{JobNames.ConfigMountPath}/{JobNames.ConfigKey}",
-            checkpoint.Path ?? CheckpointSpec.DefaultMountPath);
+            checkpoint.Path ?? CheckpointSpec.DefaultMountPath)
+        {
+            // Wildcards under the headless Service, so one certificate serves every worker, present and future.
+            CertificateNames = [$"*.{JobNames.Service(job)}.{ns}.svc", $"*.{JobNames.Service(job)}.{ns}.svc.cluster.local", .. s_loopback],
+        };
     }
+
+    /// <summary>Where a worker finds the job's TLS files (<see cref="TrainerEnvironment.TlsDirectory"/>).</summary>
+    public string TlsDirectory { get; init; } = JobNames.TlsMountPath;
+
+    /// <summary>
+    /// The names the job's certificate carries: every name a worker is dialed by, by its peers and by the operator.
+    /// Loopback is always among them (a local run, and a client on the pod itself).
+    /// </summary>
+    public IReadOnlyList<string> CertificateNames { get; init; } = s_loopback;
+
+    private static readonly string[] s_loopback = ["localhost", "127.0.0.1"];
 
     /// <summary>host:gRPC port of each of <paramref name="workers"/> workers, in global-rank order.</summary>
     public string Peers(int workers) => string.Join(',', Enumerable.Range(0, workers).Select(Address));

@@ -1,22 +1,37 @@
+using System.Net;
+using DesLoc.Contract.Wire;
 using DesLoc.Transport.Protocol;
 using Grpc.Core;
 using Grpc.Net.Client;
 
 namespace DesLoc.Operator.Trainers;
 
-/// <summary>The operator's gRPC client of one trainer replica: status, and sync periods (rank 0). Every call carries the job token.</summary>
+/// <summary>
+/// The operator's gRPC client of one trainer replica: status, and sync periods (rank 0). Every call carries the job
+/// token, over mutual TLS with the job's certificate when the job has TLS material (the trainer refuses anyone else).
+/// </summary>
 internal sealed class TrainerClient : IDisposable
 {
-    private const string TokenHeader = "x-desloc-token";
+    private readonly JobTls? _tls;
     private readonly GrpcChannel _channel;
     private readonly Replica.ReplicaClient _client;
     private readonly Metadata _headers;
 
-    public TrainerClient(string address, string token)
+    public TrainerClient(string address, JobCredentials credentials)
     {
-        _channel = GrpcChannel.ForAddress(address.Contains("://", StringComparison.Ordinal) ? address : $"http://{address}");
+        _tls = credentials.Tls is { } files ? JobTls.From(files) : null;
+        string uri = address.Contains("://", StringComparison.Ordinal) ? address : (_tls is null ? "http://" : "https://") + address;
+        _channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+                SslOptions = _tls?.ClientOptions() ?? new System.Net.Security.SslClientAuthenticationOptions(),
+            },
+            HttpVersion = HttpVersion.Version20,
+        });
         _client = new Replica.ReplicaClient(_channel);
-        _headers = new Metadata { { TokenHeader, token } };
+        _headers = new Metadata { { TrainerEnvironment.TokenHeader, credentials.Token } };
     }
 
     public async Task<StatusReply> GetStatusAsync(TimeSpan timeout, CancellationToken cancellation) =>
@@ -29,5 +44,9 @@ internal sealed class TrainerClient : IDisposable
         return await _client.SetSyncPeriodsAsync(request, _headers, DateTime.UtcNow + timeout, cancellation);
     }
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        _channel.Dispose();
+        _tls?.Dispose();
+    }
 }

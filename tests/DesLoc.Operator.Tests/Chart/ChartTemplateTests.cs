@@ -34,7 +34,7 @@ public sealed partial class ChartTemplateTests
         }
 
         Assert.Equal(
-            ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "PodMonitor", "PrometheusRule", "Role", "RoleBinding", "Service", "ServiceAccount", "ServiceMonitor"],
+            ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PodMonitor", "PrometheusRule", "Role", "RoleBinding", "Service", "ServiceAccount", "ServiceMonitor"],
             kinds.Order(StringComparer.Ordinal));
     }
 
@@ -74,8 +74,30 @@ public sealed partial class ChartTemplateTests
             ["/pods"] = "create,delete,get,list,watch",
             ["/services"] = "create,get,list,watch",
             ["/secrets"] = "create,get,list,watch",
+            ["networking.k8s.io/networkpolicies"] = "create,get,list,watch",
             ["/events"] = "create,get,patch",
         }, grants);
+    }
+
+    [Fact]
+    public void OperatorNetworkPolicy_AdmitsOnlyTheMetricsPort_ToTheOperatorPods_AndIsOnByDefault()
+    {
+        string path = RepoFiles.Chart("templates", "networkpolicy.yaml");
+        string template = File.ReadAllText(path);
+        JsonNode policy = Skeleton(path).Single()!;
+        JsonNode rule = Assert.Single(policy["spec"]!["ingress"]!.AsArray())!;
+
+        Assert.Equal("networking.k8s.io/v1", (string)policy["apiVersion"]!);
+        Assert.StartsWith("{{- if .Values.networkPolicy.enabled }}", template.TrimStart());
+        Assert.True((bool)RepoFiles.YamlFile(RepoFiles.Chart("values.yaml"))["networkPolicy"]!["enabled"]!);
+        Assert.Equal(["Ingress"], policy["spec"]!["policyTypes"]!.AsArray().Select(t => (string)t!));
+        Assert.Null(rule["from"]); // from anywhere (Prometheus, the kubelet), but to one port
+        Assert.Equal("TCP", (string)rule["ports"]![0]!["protocol"]!);
+        Assert.Contains("port: {{ .Values.metrics.port }}", template);
+        Assert.Contains("{{- include \"desloc-operator.selectorLabels\" . | nindent 6 }}", template);
+        // Each job's NetworkPolicy admits the operator by the same selector labels.
+        Assert.Contains("- --operator-pod-labels={{ include \"desloc-operator.selectorLabelPairs\" . }}", File.ReadAllText(RepoFiles.Chart("templates", "deployment.yaml")));
+        Assert.Contains("include \"desloc-operator.selectorLabels\" . | fromYaml", File.ReadAllText(RepoFiles.Chart("templates", "_helpers.tpl")));
     }
 
     [Fact]

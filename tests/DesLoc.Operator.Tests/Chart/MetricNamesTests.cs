@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using DesLoc.Contract.Wire;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Local;
 using DesLoc.Operator.Metrics;
 using DesLoc.Operator.Reconciliation;
 using DesLoc.Operator.Tests.Local;
+using DesLoc.Operator.Trainers;
 using k8s.Models;
 
 namespace DesLoc.Operator.Tests.Chart;
@@ -105,7 +107,7 @@ public sealed partial class MetricNamesTests
         try
         {
             await using var cluster = new LocalCluster(job, TrainerCommand.Locate(null), runDirectory, runDirectory);
-            await cluster.CreateSecretAsync(DesiredObjects.Secret(job, "chart-test-token", layout), CancellationToken.None);
+            await cluster.CreateSecretAsync(DesiredObjects.Secret(job, new JobCredentials("chart-test-token", JobTlsFiles.Issue("chart-test", layout.CertificateNames, DateTimeOffset.UtcNow)), layout), CancellationToken.None);
             for (int index = 0; index < job.Spec.Replicas; index++)
             {
                 await cluster.CreatePodAsync(DesiredObjects.Pod(job, index, layout, restarts: 0), CancellationToken.None);

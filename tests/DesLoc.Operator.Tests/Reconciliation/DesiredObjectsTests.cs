@@ -1,7 +1,9 @@
 using System.Text;
 using System.Text.Json;
+using DesLoc.Contract.Wire;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Operator.Trainers;
 using k8s.Models;
 
 namespace DesLoc.Operator.Tests.Reconciliation;
@@ -42,16 +44,63 @@ public sealed class DesiredObjectsTests
     }
 
     [Fact]
+    public void NetworkPolicy_AdmitsTheTrainerPorts_FromTheJobsPodsAndTheOperatorsOnly()
+    {
+        LowCommJob job = Jobs.New();
+        var operatorPeer = new OperatorPeer("desloc-system", new Dictionary<string, string> { ["app.kubernetes.io/name"] = "desloc-operator", ["app.kubernetes.io/instance"] = "ops" });
+        V1NetworkPolicy policy = DesiredObjects.NetworkPolicy(job, operatorPeer);
+        V1NetworkPolicyIngressRule rule = Assert.Single(policy.Spec.Ingress);
+
+        Assert.Equal(("train-desloc", "ml"), (policy.Metadata.Name, policy.Metadata.NamespaceProperty));
+        Assert.Equal(("LowCommJob", "job-uid", true), (policy.Metadata.OwnerReferences[0].Kind, policy.Metadata.OwnerReferences[0].Uid, policy.Metadata.OwnerReferences[0].Controller));
+        Assert.Equal(new Dictionary<string, string> { ["desloc.dev/job-name"] = "train" }, policy.Spec.PodSelector.MatchLabels);
+        Assert.Equal(["Ingress"], policy.Spec.PolicyTypes);
+        Assert.Equal(2, rule.FromProperty.Count);
+        Assert.Equal(policy.Spec.PodSelector.MatchLabels, rule.FromProperty[0].PodSelector.MatchLabels);
+        Assert.Null(rule.FromProperty[0].NamespaceSelector); // the job's own namespace
+        Assert.Equal(new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "desloc-system" }, rule.FromProperty[1].NamespaceSelector.MatchLabels);
+        Assert.Equal(operatorPeer.PodLabels, rule.FromProperty[1].PodSelector.MatchLabels);
+        Assert.Equal(["TCP:29500", "TCP:29501", "TCP:9400"], rule.Ports.Select(p => $"{p.Protocol}:{p.Port}"));
+        // The ports are those the pods listen on.
+        Assert.Equal(rule.Ports.Select(p => p.Port.ToString()), DesiredObjects.Pod(job, 0, Jobs.Layout, 0).Spec.Containers[0].Ports.Select(p => p.ContainerPort.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
+    public void OperatorPodLabels_ParseFromTheFlag_AndRefuseMalformedPairs()
+    {
+        Assert.Equal(new Dictionary<string, string> { ["a"] = "b", ["c/d"] = "e" }, OperatorPeer.ParseLabels("a=b, c/d=e"));
+        Assert.Empty(OperatorPeer.ParseLabels(null)!);
+        Assert.Null(OperatorPeer.ParseLabels("a=b,c"));
+    }
+
+    [Fact]
+    public void Pod_MountsTheJobsTlsFiles_ButNotTheToken_AndTurnsThemOffWithTls()
+    {
+        V1Pod pod = DesiredObjects.Pod(Jobs.New(), 0, Jobs.Layout, restarts: 0);
+        V1Pod cleartext = DesiredObjects.Pod(Jobs.New(edit: s => s with { Transport = new TransportSpec { Tls = false } }), 0, Jobs.Layout, restarts: 0);
+        V1Volume config = pod.Spec.Volumes.Single(v => v.Secret?.SecretName == "train-desloc");
+
+        Assert.Equal("/etc/desloc/tls", pod.Spec.Containers[0].Env.Single(e => e.Name == "DESLOC_TLS_DIR").Value);
+        Assert.Equal(["config.json", "tls/ca.crt", "tls/tls.crt", "tls/tls.key"], config.Secret.Items.Select(i => i.Path));
+        Assert.DoesNotContain(cleartext.Spec.Containers[0].Env, e => e.Name == "DESLOC_TLS_DIR");
+        Assert.Equal(["config.json"], cleartext.Spec.Volumes.Single(v => v.Secret?.SecretName == "train-desloc").Secret.Items.Select(i => i.Path));
+        Assert.Equal(["*.train.ml.svc", "*.train.ml.svc.cluster.local", "localhost", "127.0.0.1"], Jobs.Layout.CertificateNames);
+    }
+
+    [Fact]
     public void ServiceIsHeadless_AndSecretHoldsTokenAndTheContractsPartOfTheSpec()
     {
         LowCommJob job = Jobs.New(edit: s => s with { Sync = new SyncSpec { Adaptive = new AdaptiveSyncSpec { Enabled = true } } });
         V1Service service = DesiredObjects.Service(job);
-        V1Secret secret = DesiredObjects.Secret(job, "s3cret", Jobs.Layout);
+        JobTlsFiles tls = JobTlsFiles.Issue("ml/train", Jobs.Layout.CertificateNames, DateTimeOffset.UtcNow);
+        V1Secret secret = DesiredObjects.Secret(job, new JobCredentials("s3cret", tls), Jobs.Layout);
 
         Assert.Equal("None", service.Spec.ClusterIP);
         Assert.True(service.Spec.PublishNotReadyAddresses);
         Assert.Equal([29500, 29501, 9400], service.Spec.Ports.Select(p => p.Port));
         Assert.Equal("s3cret", Encoding.UTF8.GetString(secret.Data["token"]));
+        Assert.Equal(["ca.crt", "config.json", "tls.crt", "tls.key", "token"], secret.Data.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(tls, JobCredentials.FromSecret(secret)!.Tls);
         using JsonDocument config = JsonDocument.Parse(secret.Data["config.json"]);
         Assert.Equal(4, config.RootElement.GetProperty("replicas").GetInt32());
         Assert.Equal("/checkpoints", config.RootElement.GetProperty("checkpoint").GetProperty("path").GetString());

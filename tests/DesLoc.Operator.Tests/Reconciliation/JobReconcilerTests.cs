@@ -15,10 +15,23 @@ public sealed class JobReconcilerTests
 
         Assert.True(plan.CreateService);
         Assert.True(plan.CreateSecret);
+        Assert.True(plan.CreateNetworkPolicy);
         Assert.Equal(["train-0", "train-1", "train-2", "train-3"], plan.CreatePods.Select(p => p.Metadata.Name));
         Assert.Equal(JobPhase.Pending, plan.Status.Phase);
         Assert.Equal(Jobs.T0, plan.Status.StartTime);
         Assert.Equal(1, plan.Status.ObservedGeneration);
+    }
+
+    [Fact]
+    public void NetworkPolicy_IsPlannedWhileItIsMissing_AndNotForAFinishedJob()
+    {
+        LowCommJob job = Jobs.New();
+        LowCommJob finished = Jobs.New();
+        finished.Status = new LowCommJobStatus { Phase = JobPhase.Succeeded };
+
+        Assert.False(JobReconciler.Reconcile(new JobObservation(job, [], true, true, null, Jobs.T0, HasNetworkPolicy: true), Jobs.Layout).CreateNetworkPolicy);
+        Assert.True(JobReconciler.Reconcile(new JobObservation(job, Jobs.Running(job), true, true, null, Jobs.T0, HasNetworkPolicy: false), Jobs.Layout).CreateNetworkPolicy);
+        Assert.False(JobReconciler.Reconcile(new JobObservation(finished, [], true, true, null, Jobs.T0), Jobs.Layout).CreateNetworkPolicy);
     }
 
     [Fact]

@@ -48,8 +48,11 @@ public sealed class OperatorServeTests
         JsonNode secret = harness.Server.Get("v1", "secrets", "ml", "gpt-gpu-desloc") ?? throw new Xunit.Sdk.XunitException("no Secret");
         string token = Encoding.UTF8.GetString(Convert.FromBase64String(secret["data"]!["token"]!.GetValue<string>()));
         Assert.Equal(64, token.Length);
+        Assert.Contains("BEGIN CERTIFICATE", Encoding.UTF8.GetString(Convert.FromBase64String(secret["data"]!["ca.crt"]!.GetValue<string>())), StringComparison.Ordinal);
+        JsonNode policy = harness.Server.Get("networking.k8s.io/v1", "networkpolicies", "ml", "gpt-gpu-desloc") ?? throw new Xunit.Sdk.XunitException("no NetworkPolicy");
+        Assert.Equal(job, policy["spec"]!["podSelector"]!["matchLabels"]!["desloc.dev/job-name"]!.GetValue<string>());
         string uid = harness.Job(job)!["metadata"]!["uid"]!.GetValue<string>();
-        Assert.All(harness.Pods(job).Append(service).Append(secret), child => Assert.Equal(uid, child["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>()));
+        Assert.All(harness.Pods(job).Append(service).Append(secret).Append(policy), child => Assert.Equal(uid, child["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>()));
 
         harness.SetAllPods(job, "Running");
         await Eventually.TrueAsync(() => harness.Phase(job) == "Running", "the job is Running", Timeout);

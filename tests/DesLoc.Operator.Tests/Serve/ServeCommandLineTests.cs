@@ -43,7 +43,7 @@ public sealed class ServeCommandLineTests
     [InlineData(new[] { "--metrics-port=http" }, "--metrics-port takes a positive whole number, not 'http'.")]
     [InlineData(new[] { "--leader-election", "maybe" }, "--leader-election takes true or false, not 'maybe'.")]
     [InlineData(new[] { "--namespace" }, "'--namespace'")]
-    [InlineData(new[] { "--leader-elect" }, "Unknown flag --leader-elect; known: --namespace, --metrics-port, --leader-election, --lease-namespace, --identity, --workers, --server.")]
+    [InlineData(new[] { "--leader-elect" }, "Unknown flag --leader-elect; known: --namespace, --metrics-port, --leader-election, --lease-namespace, --identity, --workers, --server, --operator-pod-labels.")]
     [InlineData(new[] { "--workers", "2", "extra" }, "Unexpected argument 'extra'.")]
     public async Task InvokeAsync_MalformedServeCommandLine_Exits2WithTheFlagNamedAndNoStackTrace(string[] flags, string message)
     {

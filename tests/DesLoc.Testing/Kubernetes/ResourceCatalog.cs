@@ -26,6 +26,8 @@ internal sealed class ResourceCatalog
             new("", "v1", "namespaces", "namespace", "Namespace", Namespaced: false, HasStatus: true, ["ns"]),
             new("coordination.k8s.io", "v1", "leases", "lease", "Lease", Namespaced: true, HasStatus: false, s_noShortNames),
             new("events.k8s.io", "v1", "events", "event", "Event", Namespaced: true, HasStatus: false, ["ev"]),
+            // The real server has a status stanza on NetworkPolicy since 1.24, but no status subresource.
+            new("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", Namespaced: true, HasStatus: false, ["netpol"]),
             new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition",
                 Namespaced: false, HasStatus: true, ["crd", "crds"]),
         ];

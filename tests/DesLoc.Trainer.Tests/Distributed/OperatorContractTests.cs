@@ -50,10 +50,10 @@ public sealed class OperatorContractTests
         Assert.Equal(
             new[] { TrainerEnvironment.Job, TrainerEnvironment.Rank, TrainerEnvironment.WorldSize, TrainerEnvironment.Peers,
                 TrainerEnvironment.Config, TrainerEnvironment.Token, TrainerEnvironment.GrpcPort, TrainerEnvironment.MetricsPort,
-                TrainerEnvironment.BindAddress }.Order(),
+                TrainerEnvironment.BindAddress, TrainerEnvironment.TlsDirectory }.Order(),
             values.Keys.Order());
         ReplicaEnvironment read = ReplicaEnvironment.Read(name => values.GetValueOrDefault(name));
-        Assert.Equal((3, 4, "the-token"), (read.Rank, read.WorldSize, read.Token));
+        Assert.Equal((3, 4, "the-token", "/etc/desloc/tls"), (read.Rank, read.WorldSize, read.Token, read.TlsDirectory));
         Assert.Equal("quickstart-0.quickstart.ml.svc:29500", read.Peers[0]);
         Assert.Equal((TrainerEnvironment.DefaultGrpcPort, TrainerEnvironment.DefaultMetricsPort), (read.GrpcPort, read.MetricsPort));
     }

@@ -18,7 +18,7 @@ internal sealed class ReplicaCluster : IDisposable
     private readonly int[] _metricsPorts;
     private readonly string _specPath;
 
-    public ReplicaCluster(JobSpec spec, int checkpointEverySteps = 0, string token = "test-token")
+    public ReplicaCluster(JobSpec spec, int checkpointEverySteps = 0, string token = "test-token", JobTlsFiles? tls = null)
     {
         Token = token;
         Directory = System.IO.Directory.CreateTempSubdirectory("desloc-cluster-").FullName;
@@ -32,7 +32,22 @@ internal sealed class ReplicaCluster : IDisposable
         _processes = new Process?[Topology.Workers];
         _grpcPorts = [.. Enumerable.Range(0, Topology.Workers).Select(_ => LoopbackPorts.FreePair())];
         _metricsPorts = [.. Enumerable.Range(0, Topology.Workers).Select(_ => LoopbackPorts.Free())];
+        if (spec.Transport.Tls)
+        {
+            // As the kubelet mounts the Secret's keys: the job's material, or a loopback job's as `run` issues it.
+            JobTlsFiles files = tls ?? JobTlsFiles.Issue("test", ["localhost", "127.0.0.1"], DateTimeOffset.UtcNow);
+            System.IO.Directory.CreateDirectory(TlsDirectory);
+            File.WriteAllText(Path.Combine(TlsDirectory, JobTlsFiles.CaFile), files.CaCertificate);
+            File.WriteAllText(Path.Combine(TlsDirectory, JobTlsFiles.CertificateFile), files.Certificate);
+            File.WriteAllText(Path.Combine(TlsDirectory, JobTlsFiles.KeyFile), files.PrivateKey);
+            Tls = JobTls.From(files);
+        }
     }
+
+    /// <summary>The job's TLS material, for clients of the trainers (null when the spec turns TLS off).</summary>
+    public JobTls? Tls { get; }
+
+    private string TlsDirectory => Path.Combine(Directory, "tls");
 
     public JobTopology Topology { get; }
 
@@ -76,6 +91,10 @@ internal sealed class ReplicaCluster : IDisposable
         start.Environment[TrainerEnvironment.GrpcPort] = _grpcPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment[TrainerEnvironment.MetricsPort] = _metricsPorts[rank].ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment[TrainerEnvironment.BindAddress] = "127.0.0.1";
+        if (Tls is not null)
+        {
+            start.Environment[TrainerEnvironment.TlsDirectory] = TlsDirectory;
+        }
         start.Environment[DesLoc.Contract.Wire.TrainerEnvironment.TerminationMessagePath] = TerminationMessagePath(rank);
         var process = new Process { StartInfo = start };
         string log = LogPath(rank);
@@ -172,6 +191,8 @@ internal sealed class ReplicaCluster : IDisposable
             Kill(rank);
             _processes[rank]?.Dispose();
         }
+
+        Tls?.Dispose();
     }
 
     private async Task<double> StepAsync(HttpClient http, int rank)

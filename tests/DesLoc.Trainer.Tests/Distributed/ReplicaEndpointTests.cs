@@ -24,7 +24,7 @@ public sealed class ReplicaEndpointTests
         string metrics = await http.GetStringAsync($"{cluster.MetricsUrl(0)}/metrics");
         string health = await http.GetStringAsync($"{cluster.MetricsUrl(0)}/healthz");
         HttpResponseMessage ready = await http.GetAsync($"{cluster.MetricsUrl(0)}/readyz");
-        using var peers = new PeerDirectory([cluster.GrpcAddress(0)], cluster.Token);
+        using var peers = new PeerDirectory([cluster.GrpcAddress(0)], cluster.Token, cluster.Tls);
         StatusReply status = await peers.Replica(0).GetStatusAsync(new StatusRequest(), JobToken.Headers(cluster.Token));
 
         Assert.Equal("ok", health);
@@ -66,7 +66,7 @@ public sealed class ReplicaEndpointTests
 
     private static async Task<SetSyncPeriodsReply> ChangePeriodsAsync(ReplicaCluster cluster, int rank, long switchStep)
     {
-        using var peers = new PeerDirectory([cluster.GrpcAddress(rank)], cluster.Token);
+        using var peers = new PeerDirectory([cluster.GrpcAddress(rank)], cluster.Token, cluster.Tls);
         var request = new SetSyncPeriodsRequest { SwitchStep = switchStep };
         request.Periods.Add(new Dictionary<string, int> { ["params"] = 10, ["m1"] = 30, ["m2"] = 60 });
         return await peers.Replica(0).SetSyncPeriodsAsync(request, JobToken.Headers(cluster.Token));

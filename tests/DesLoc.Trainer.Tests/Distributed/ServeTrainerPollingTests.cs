@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using DesLoc.Contract.Wire;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Api.Schema;
 using DesLoc.Operator.Kubernetes;
@@ -74,7 +75,11 @@ public sealed class ServeTrainerPollingTests
             // Play the kubelet: the pods run the trainer with what the operator put in the Secret.
             V1Secret secret = await client.CoreV1.ReadNamespacedSecretAsync(JobNames.Secret(Name), Namespace);
             JobSpec spec = JobSpecLoader.Load(Encoding.UTF8.GetString(secret.Data[JobNames.ConfigKey]), []);
-            cluster = new ReplicaCluster(spec, checkpointEverySteps: 400, token: Encoding.UTF8.GetString(secret.Data[JobNames.TokenKey]));
+            cluster = new ReplicaCluster(spec, checkpointEverySteps: 400, token: Encoding.UTF8.GetString(secret.Data[JobNames.TokenKey]),
+                tls: new JobTlsFiles(
+                    Encoding.UTF8.GetString(secret.Data[JobTlsFiles.CaFile]),
+                    Encoding.UTF8.GetString(secret.Data[JobTlsFiles.CertificateFile]),
+                    Encoding.UTF8.GetString(secret.Data[JobTlsFiles.KeyFile])));
             foreach (JsonNode pod in Pods(server))
             {
                 server.SetPodPhase(Namespace, pod["metadata"]!["name"]!.GetValue<string>(), "Running");

@@ -3,6 +3,7 @@ using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Controllers;
 using DesLoc.Operator.Local;
 using DesLoc.Operator.Reconciliation;
+using DesLoc.Operator.Trainers;
 using DesLoc.Testing;
 using DesLoc.Transport.Protocol;
 using Grpc.Core;
@@ -18,6 +19,9 @@ namespace DesLoc.Trainer.Tests.Distributed;
 /// <summary>The operator's trainer monitor against a scripted rank 0 served over real gRPC.</summary>
 public sealed class TrainerMonitorTests
 {
+    /// <summary>The scripted rank 0 serves cleartext: a job with TLS off.</summary>
+    private static readonly JobCredentials s_cleartext = new("token", null);
+
     /// <summary>
     /// The loop as the operator runs it: the monitor measures rank 0 over a window, the reconciler decides (a pure
     /// part of its plan), the monitor sends the decided change; the change is then carried until a reconcile records
@@ -36,13 +40,13 @@ public sealed class TrainerMonitorTests
         V1Pod[] pods = [.. Enumerable.Range(0, 2).Select(i => Running(DesiredObjects.Pod(job, i, layout, 0)))];
 
         // One poll is a window of no steps: the reconciler does not judge it.
-        Assert.True(await monitor.PollAsync(job, address, "token", default));
+        Assert.True(await monitor.PollAsync(job, address, s_cleartext, default));
         ReconcilePlan early = JobReconciler.Reconcile(new JobObservation(job, pods, true, true, monitor.Latest(key), DateTime.UtcNow), layout);
         Assert.Null(early.Adaptive);
 
         // Two more polls: 8 steps, two rounds of Kx = 4, at 90% of the time syncing against a 1% target.
-        Assert.True(await monitor.PollAsync(job, address, "token", default));
-        Assert.True(await monitor.PollAsync(job, address, "token", default));
+        Assert.True(await monitor.PollAsync(job, address, s_cleartext, default));
+        Assert.True(await monitor.PollAsync(job, address, s_cleartext, default));
         TrainerReport measured = monitor.Latest(key)!;
         Assert.Equal(8, measured.WindowSteps);
         ReconcilePlan plan = JobReconciler.Reconcile(new JobObservation(job, pods, true, true, measured, DateTime.UtcNow), layout);

@@ -1,3 +1,4 @@
+using DesLoc.Contract.Wire;
 using DesLoc.Contract.Collectives;
 using DesLoc.Transport.Collectives;
 using DesLoc.Transport.Grpc;
@@ -108,12 +109,13 @@ public sealed class RingCollectiveTests
     [Fact]
     public async Task DataConnection_WithAWrongToken_IsDroppedBeforeAnyData()
     {
-        await using var plane = new SocketDataPlane(System.Net.IPAddress.Loopback, 0, "right");
-        await using var intruder = new SocketDataPlane(System.Net.IPAddress.Loopback, 0, "wrong");
+        using JobTls tls = JobTls.From(LoopbackGroup.IssueLoopback());
+        await using var plane = new SocketDataPlane(System.Net.IPAddress.Loopback, 0, "right", tls);
+        await using var intruder = new SocketDataPlane(System.Net.IPAddress.Loopback, 0, "wrong", tls);
 
-        using System.Net.Sockets.Socket connection = await intruder.OutgoingAsync(1, 0, 1, "127.0.0.1", plane.Port, default);
-        Task<System.Net.Sockets.Socket> accepted = plane.IncomingAsync(1, 0, default);
-        int read = await connection.ReceiveAsync(new byte[1], System.Net.Sockets.SocketFlags.None).WaitAsync(s_timeout);
+        await using Stream connection = await intruder.OutgoingAsync(1, 0, 1, "127.0.0.1", plane.Port, default);
+        Task<Stream> accepted = plane.IncomingAsync(1, 0, default);
+        int read = await connection.ReadAsync(new byte[1]).AsTask().WaitAsync(s_timeout);
 
         Assert.Equal(0, read);   // the listener closed it
         Assert.False(accepted.IsCompleted);
@@ -125,7 +127,7 @@ public sealed class RingCollectiveTests
     public async Task Call_WithoutTheJobToken_IsRefused(string? token)
     {
         await using LoopbackGroup group = await LoopbackGroup.StartAsync(1);
-        using var peers = new PeerDirectory(group.Addresses, token ?? "");
+        using var peers = new PeerDirectory(group.Addresses, token ?? "", group.Tls);
         Metadata headers = token is null ? [] : JobToken.Headers(token);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () => await peers.Replica(0).PingAsync(new PingRequest(), headers));

@@ -1,3 +1,4 @@
+using DesLoc.Contract.Wire;
 using DesLoc.Transport.Collectives;
 using DesLoc.Transport.Grpc;
 using DesLoc.Transport.Protocol;
@@ -9,8 +10,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DesLoc.Transport.Tests.Grpc;
 
 /// <summary>
-/// N replica endpoints (Kestrel, HTTP/2 cleartext, 127.0.0.1, ephemeral ports), their socket data planes and their
-/// ring collectives over the chosen link ("grpc" or "socket").
+/// N replica endpoints (Kestrel, HTTP/2, 127.0.0.1, ephemeral ports), their socket data planes and their ring
+/// collectives over the chosen link ("grpc" or "socket"); mutual TLS with one job's certificate, as a job runs by
+/// default, or cleartext when asked.
 /// </summary>
 internal sealed class LoopbackGroup : IAsyncDisposable
 {
@@ -28,28 +30,36 @@ internal sealed class LoopbackGroup : IAsyncDisposable
 
     public List<PeerDirectory> Peers { get; } = [];
 
-    public static async Task<LoopbackGroup> StartAsync(int members, string link = "grpc", int segmentBytes = 64 << 10, TimeSpan? timeout = null, WireCompression? compression = null)
+    /// <summary>The job's TLS material every member uses; null in a cleartext group.</summary>
+    public JobTls? Tls { get; private set; }
+
+    public List<SocketDataPlane> Planes => _planes;
+
+    /// <summary>A new job's TLS material for loopback, as `run` issues it.</summary>
+    public static JobTlsFiles IssueLoopback(string job = "loopback") => JobTlsFiles.Issue(job, ["localhost", "127.0.0.1"], DateTimeOffset.UtcNow);
+
+    public static async Task<LoopbackGroup> StartAsync(int members, string link = "grpc", int segmentBytes = 64 << 10, TimeSpan? timeout = null, WireCompression? compression = null, bool tls = true)
     {
-        var group = new LoopbackGroup();
+        var group = new LoopbackGroup { Tls = tls ? JobTls.From(IssueLoopback()) : null };
         var mailboxes = new List<Mailbox>();
         for (int rank = 0; rank < members; rank++)
         {
             var mailbox = new Mailbox();
             mailboxes.Add(mailbox);
-            WebApplication server = await StartServerAsync(mailbox, new StubEndpoint(rank));
+            WebApplication server = await StartServerAsync(mailbox, new StubEndpoint(rank), group.Tls);
             group._servers.Add(server);
-            group.Addresses.Add(server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+            group.Addresses.Add(AddressOf(server));
         }
 
         for (int rank = 0; rank < members; rank++)
         {
-            group._planes.Add(new SocketDataPlane(System.Net.IPAddress.Loopback, 0, Token));
+            group._planes.Add(new SocketDataPlane(System.Net.IPAddress.Loopback, 0, Token, group.Tls));
         }
 
         (string, int)[] dataEndpoints = [.. group._planes.Select(p => ("127.0.0.1", p.Port))];
         for (int rank = 0; rank < members; rank++)
         {
-            var peers = new PeerDirectory(group.Addresses, Token);
+            var peers = new PeerDirectory(group.Addresses, Token, group.Tls);
             group.Peers.Add(peers);
             IRingLink ringLink = link == "socket"
                 ? new SocketRingLink(rank, dataEndpoints, group._planes[rank])
@@ -82,17 +92,23 @@ internal sealed class LoopbackGroup : IAsyncDisposable
         {
             await plane.DisposeAsync();
         }
+
+        Tls?.Dispose();
     }
 
-    private static async Task<WebApplication> StartServerAsync(Mailbox mailbox, IReplicaEndpoint endpoint)
+    /// <summary>The URI a started server listens at (https with TLS).</summary>
+    public static string AddressOf(WebApplication server) =>
+        server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    public static async Task<WebApplication> StartServerAsync(Mailbox mailbox, IReplicaEndpoint endpoint, JobTls? tls)
     {
-        WebApplication app = ReplicaServer.CreateBuilder(System.Net.IPAddress.Loopback, 0, Token, mailbox, endpoint).Build();
+        WebApplication app = ReplicaServer.CreateBuilder(System.Net.IPAddress.Loopback, 0, Token, tls, mailbox, endpoint).Build();
         ReplicaServer.MapServices(app);
         await app.StartAsync();
         return app;
     }
 
-    private sealed class StubEndpoint(int rank) : IReplicaEndpoint
+    public sealed class StubEndpoint(int rank) : IReplicaEndpoint
     {
         public int Rank => rank;
 

@@ -7,7 +7,7 @@ namespace DesLoc.Trainer.Distributed;
 /// <summary>
 /// The contract with the operator (DESIGN.md §5, §6): which worker of which replica this process is, where every
 /// worker of the job is (replica-major), the job spec and the
-/// job's token, all from environment variables. A replica also listens on its gRPC port + 1 for bulk ring data
+/// job's token and where its TLS files are, all from environment variables. A replica also listens on its gRPC port + 1 for bulk ring data
 /// (<c>transport.dataPlane: socket</c>), so the job's Service must expose both ports. The names are the contract's
 /// (<see cref="TrainerEnvironment"/>), which the operator sets.
 /// </summary>
@@ -22,12 +22,40 @@ internal sealed record ReplicaEnvironment(
     string Token,
     int GrpcPort,
     int MetricsPort,
-    string BindAddress)
+    string BindAddress,
+    string? TlsDirectory = null)
 {
     public JobTopology Topology => new(WorldSize, WorkersPerReplica);
 
     /// <summary>This worker's rank among all the job's workers: its index in <see cref="Peers"/>.</summary>
     public int GlobalRank => Topology.GlobalRank(Rank, Worker);
+
+    /// <summary>
+    /// The job's TLS material when the spec asks for TLS (the default), read from <see cref="TlsDirectory"/>; null when
+    /// the spec turns it off. A job with TLS on and no directory is a configuration error, never a silent fallback to cleartext.
+    /// </summary>
+    public JobTls? Tls(TransportSpec transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        if (!transport.Tls)
+        {
+            return null;
+        }
+
+        if (TlsDirectory is null)
+        {
+            throw new ConfigurationException($"transport.tls is on but {TrainerEnvironment.TlsDirectory} is not set: the operator mounts the job's certificates there.");
+        }
+
+        try
+        {
+            return JobTls.Load(TlsDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new ConfigurationException($"Cannot read the job's TLS files in {TrainerEnvironment.TlsDirectory} ({TlsDirectory}): {e.Message}");
+        }
+    }
 
     /// <summary>True when the operator (or a test) started this process as one replica of a job.</summary>
     public static bool IsPresent(Func<string, string?> read) => read(TrainerEnvironment.Rank) is not null;
@@ -76,6 +104,7 @@ internal sealed record ReplicaEnvironment(
         int grpcPort = Number(TrainerEnvironment.GrpcPort, TrainerEnvironment.DefaultGrpcPort);
         int metricsPort = Number(TrainerEnvironment.MetricsPort, TrainerEnvironment.DefaultMetricsPort);
         string bind = read(TrainerEnvironment.BindAddress) is { Length: > 0 } address ? address : "0.0.0.0";
+        string? tls = read(TrainerEnvironment.TlsDirectory) is { Length: > 0 } directory ? directory : null;
         if (errors.Count == 0 && workers < 1)
         {
             errors.Add($"{TrainerEnvironment.WorkersPerReplica} must be at least 1.");
@@ -98,6 +127,6 @@ internal sealed record ReplicaEnvironment(
 
         return errors.Count > 0
             ? throw new ConfigurationException(string.Join(Environment.NewLine, errors))
-            : new ReplicaEnvironment(job, rank, world, worker, workers, peers, config, token, grpcPort, metricsPort, bind);
+            : new ReplicaEnvironment(job, rank, world, worker, workers, peers, config, token, grpcPort, metricsPort, bind, tls);
     }
 }

@@ -44,11 +44,12 @@ internal static class ReplicaProcess
         set_num_threads(spec.Training.Threads);
         JobTopology topology = environment.Topology;
         int self = environment.GlobalRank;
-        using var peers = new PeerDirectory(environment.Peers, environment.Token);
+        using JobTls? tls = environment.Tls(spec.Transport);
+        using var peers = new PeerDirectory(environment.Peers, environment.Token, tls);
         var mailbox = new Mailbox();
         System.Net.IPAddress address = System.Net.IPAddress.Parse(environment.BindAddress);
         await using SocketDataPlane? dataPlane = spec.Transport.DataPlane == "socket"
-            ? new SocketDataPlane(address, environment.GrpcPort + 1, environment.Token)
+            ? new SocketDataPlane(address, environment.GrpcPort + 1, environment.Token, tls)
             : null;
         (string Host, int Port)[] dataEndpoints = [.. environment.Peers.Select(SocketDataPlane.DataEndpointOf)];
         IRingLink Link() => dataPlane is not null
@@ -76,7 +77,7 @@ internal static class ReplicaProcess
         var metrics = new TrainerMetrics(replica, rings.InterMeter, gate);
 
         var endpoint = new Endpoint(self, replica, gate, rings.InterMeter, coordinator);
-        WebApplicationBuilder builder = ReplicaServer.CreateBuilder(address, environment.GrpcPort, environment.Token, mailbox, endpoint, coordinator);
+        WebApplicationBuilder builder = ReplicaServer.CreateBuilder(address, environment.GrpcPort, environment.Token, tls, mailbox, endpoint, coordinator);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, environment.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1));
         // Signals are handled below, so that the servers stay up until the current round is finished.
         builder.Services.AddSingleton<IHostLifetime, ManualLifetime>();

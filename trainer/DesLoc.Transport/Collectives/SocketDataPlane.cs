@@ -1,34 +1,40 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
+using DesLoc.Contract.Wire;
 using DesLoc.Transport.Grpc;
 using DesLoc.Transport.Membership;
 
 namespace DesLoc.Transport.Collectives;
 
 /// <summary>
-/// Plain TCP connections for bulk ring traffic, beside the gRPC control plane. Each replica listens on its data
-/// port (by convention the gRPC port + 1). A connection belongs to one quorum and one ordered pair of ranks; it
-/// opens with a handshake carrying the job token, which is checked like the gRPC header, so an unauthenticated
-/// peer is dropped before it can send a byte of data. A new quorum means new connections, so nothing from an
-/// abandoned round can be read by the next one.
+/// TCP connections for bulk ring traffic, beside the gRPC control plane. Each replica listens on its data port (by
+/// convention the gRPC port + 1). A connection belongs to one quorum and one ordered pair of ranks. With the job's
+/// <see cref="JobTls"/> it is mutual TLS first (both ends present the job certificate and accept only the job's CA, so
+/// a peer of another job is dropped in the TLS handshake), then a handshake carrying the job token, checked like the
+/// gRPC header, so an unauthenticated peer is dropped before it can send a byte of data. A new quorum means new
+/// connections, so nothing from an abandoned round can be read by the next one.
 /// </summary>
 public sealed class SocketDataPlane : IAsyncDisposable
 {
     private const uint Magic = 0x4445534C; // "DESL"
+    private static readonly TimeSpan s_handshakeTimeout = TimeSpan.FromSeconds(10);
     private readonly string _token;
+    private readonly JobTls? _tls;
     private readonly TcpListener _listener;
-    private readonly ConcurrentDictionary<(ulong Quorum, int Sender), TaskCompletionSource<Socket>> _incoming = new();
-    private readonly ConcurrentDictionary<(ulong Quorum, int Receiver), Task<Socket>> _outgoing = new();
+    private readonly ConcurrentDictionary<(ulong Quorum, int Sender), TaskCompletionSource<Stream>> _incoming = new();
+    private readonly ConcurrentDictionary<(ulong Quorum, int Receiver), Task<Stream>> _outgoing = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private int _disposed;
 
-    public SocketDataPlane(IPAddress address, int port, string token)
+    public SocketDataPlane(IPAddress address, int port, string token, JobTls? tls)
     {
         _token = token;
+        _tls = tls;
         _listener = new TcpListener(address, port);
         _listener.Start();
         _accepting = Task.Run(AcceptLoopAsync);
@@ -45,12 +51,12 @@ public sealed class SocketDataPlane : IAsyncDisposable
     }
 
     /// <summary>The connection from <paramref name="receiver"/>'s point of view to it, for one quorum (opened once, reused by its operations).</summary>
-    public Task<Socket> OutgoingAsync(ulong quorum, int sender, int receiver, string host, int port, CancellationToken cancellationToken) =>
+    public Task<Stream> OutgoingAsync(ulong quorum, int sender, int receiver, string host, int port, CancellationToken cancellationToken) =>
         _outgoing.GetOrAdd((quorum, receiver), _ => ConnectAsync(quorum, sender, host, port, cancellationToken));
 
     /// <summary>The connection <paramref name="sender"/> opened to this replica for one quorum.</summary>
-    public Task<Socket> IncomingAsync(ulong quorum, int sender, CancellationToken cancellationToken) =>
-        _incoming.GetOrAdd((quorum, sender), _ => new TaskCompletionSource<Socket>(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(cancellationToken);
+    public Task<Stream> IncomingAsync(ulong quorum, int sender, CancellationToken cancellationToken) =>
+        _incoming.GetOrAdd((quorum, sender), _ => new TaskCompletionSource<Stream>(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(cancellationToken);
 
     /// <summary>Closes the connections of every quorum of <paramref name="current"/>'s ring channel but <paramref name="current"/>.</summary>
     public void KeepOnly(ulong current) => Close(quorum => quorum != current && RingChannels.SameChannel(quorum, current));
@@ -59,7 +65,7 @@ public sealed class SocketDataPlane : IAsyncDisposable
     {
         foreach ((ulong Quorum, int Sender) key in _incoming.Keys.Where(k => quorums(k.Quorum)))
         {
-            if (_incoming.TryRemove(key, out TaskCompletionSource<Socket>? pending) && pending.Task.IsCompletedSuccessfully)
+            if (_incoming.TryRemove(key, out TaskCompletionSource<Stream>? pending) && pending.Task.IsCompletedSuccessfully)
             {
                 pending.Task.Result.Dispose();
             }
@@ -67,7 +73,7 @@ public sealed class SocketDataPlane : IAsyncDisposable
 
         foreach ((ulong Quorum, int Receiver) key in _outgoing.Keys.Where(k => quorums(k.Quorum)))
         {
-            if (_outgoing.TryRemove(key, out Task<Socket>? connection) && connection.IsCompletedSuccessfully)
+            if (_outgoing.TryRemove(key, out Task<Stream>? connection) && connection.IsCompletedSuccessfully)
             {
                 connection.Result.Dispose();
             }
@@ -95,12 +101,14 @@ public sealed class SocketDataPlane : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task<Socket> ConnectAsync(ulong quorum, int sender, string host, int port, CancellationToken cancellationToken)
+    private async Task<Stream> ConnectAsync(ulong quorum, int sender, string host, int port, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Stream? stream = null;
         try
         {
             await socket.ConnectAsync(host, port, cancellationToken);
+            stream = await SecureAsync(new NetworkStream(socket, ownsSocket: true), host, cancellationToken);
             byte[] token = Encoding.UTF8.GetBytes(_token);
             byte[] hello = new byte[4 + 8 + 4 + 2 + token.Length];
             BinaryPrimitives.WriteUInt32LittleEndian(hello, Magic);
@@ -108,13 +116,42 @@ public sealed class SocketDataPlane : IAsyncDisposable
             BinaryPrimitives.WriteInt32LittleEndian(hello.AsSpan(12), sender);
             BinaryPrimitives.WriteUInt16LittleEndian(hello.AsSpan(16), (ushort)token.Length);
             token.CopyTo(hello, 18);
-            await socket.SendAsync(hello, cancellationToken);
-            return socket;
+            await stream.WriteAsync(hello, cancellationToken);
+            await stream.FlushAsync(cancellationToken);
+            return stream;
         }
         catch
         {
             // The failed task stays cached for this quorum: the round fails, and the next quorum connects afresh.
+            if (stream is not null)
+            {
+                await stream.DisposeAsync();
+            }
+
             socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The client's side of the TLS handshake with the job's certificate, the server checked under <paramref name="host"/>; the stream as it is without TLS.</summary>
+    private async Task<Stream> SecureAsync(NetworkStream network, string host, CancellationToken cancellationToken)
+    {
+        if (_tls is null)
+        {
+            return network;
+        }
+
+        var ssl = new SslStream(network, leaveInnerStreamOpen: false);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(s_handshakeTimeout);
+            await ssl.AuthenticateAsClientAsync(_tls.ClientOptions(host), timeout.Token);
+            return ssl;
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
             throw;
         }
     }
@@ -139,46 +176,41 @@ public sealed class SocketDataPlane : IAsyncDisposable
 
     private async Task HandshakeAsync(Socket socket)
     {
+        socket.NoDelay = true;
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
         try
         {
-            socket.NoDelay = true;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            timeout.CancelAfter(s_handshakeTimeout);
+            if (_tls is not null)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = ssl;
+                await ssl.AuthenticateAsServerAsync(_tls.ServerOptions(), timeout.Token);
+            }
+
             byte[] header = new byte[18];
-            await ReceiveExactlyAsync(socket, header, timeout.Token);
+            await stream.ReadExactlyAsync(header, timeout.Token);
             byte[] token = new byte[BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(16))];
-            await ReceiveExactlyAsync(socket, token, timeout.Token);
+            await stream.ReadExactlyAsync(token, timeout.Token);
             if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic || !JobToken.Matches(Encoding.UTF8.GetString(token), _token))
             {
-                socket.Dispose();
+                await stream.DisposeAsync();
                 return;
             }
 
             ulong quorum = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(4));
             int sender = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(12));
-            TaskCompletionSource<Socket> slot = _incoming.GetOrAdd((quorum, sender), _ => new TaskCompletionSource<Socket>(TaskCreationOptions.RunContinuationsAsynchronously));
-            if (!slot.TrySetResult(socket))
+            TaskCompletionSource<Stream> slot = _incoming.GetOrAdd((quorum, sender), _ => new TaskCompletionSource<Stream>(TaskCreationOptions.RunContinuationsAsynchronously));
+            if (!slot.TrySetResult(stream))
             {
-                socket.Dispose();
+                await stream.DisposeAsync();
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or IOException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or System.Security.Authentication.AuthenticationException)
         {
-            socket.Dispose();
-        }
-    }
-
-    internal static async Task ReceiveExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        while (!buffer.IsEmpty)
-        {
-            int read = await socket.ReceiveAsync(buffer, cancellationToken);
-            if (read == 0)
-            {
-                throw new IOException("The peer closed the data connection.");
-            }
-
-            buffer = buffer[read..];
+            // A peer without the job's certificate ends here, in the TLS handshake.
+            await stream.DisposeAsync();
         }
     }
 }

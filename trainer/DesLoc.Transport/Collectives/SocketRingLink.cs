@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Net.Sockets;
 using DesLoc.Transport.Membership;
 
 namespace DesLoc.Transport.Collectives;
@@ -16,34 +15,35 @@ public sealed class SocketRingLink(int rank, IReadOnlyList<(string Host, int Por
     public IRingOperation Begin(QuorumView quorum, ulong operation, int successor, int predecessor, CancellationToken deadline)
     {
         (string host, int port) = dataEndpoints[successor];
-        Task<Socket> outgoing = plane.OutgoingAsync(quorum.Id, rank, successor, host, port, deadline);
-        Task<Socket> incoming = plane.IncomingAsync(quorum.Id, predecessor, deadline);
+        Task<Stream> outgoing = plane.OutgoingAsync(quorum.Id, rank, successor, host, port, deadline);
+        Task<Stream> incoming = plane.IncomingAsync(quorum.Id, predecessor, deadline);
         return new Operation(operation, outgoing, incoming, deadline);
     }
 
     public void KeepOnly(ulong current) => plane.KeepOnly(current);
 
-    private sealed class Operation(ulong number, Task<Socket> outgoing, Task<Socket> incoming, CancellationToken deadline) : IRingOperation
+    private sealed class Operation(ulong number, Task<Stream> outgoing, Task<Stream> incoming, CancellationToken deadline) : IRingOperation
     {
         private readonly byte[] _piece = ArrayPool<byte>.Shared.Rent(PieceBytes);
         private long _sent;
 
         public async Task SendAsync(uint step, ReadOnlyMemory<byte> data)
         {
-            Socket socket = await outgoing.WaitAsync(deadline);
+            Stream stream = await outgoing.WaitAsync(deadline);
             byte[] header = new byte[16];
             BinaryPrimitives.WriteUInt64LittleEndian(header, number);
             BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), step);
             BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(12), data.Length);
-            await SendAllAsync(socket, header);
-            await SendAllAsync(socket, data);
+            await stream.WriteAsync(header, deadline);
+            await stream.WriteAsync(data, deadline);
+            await stream.FlushAsync(deadline);
             _sent += data.Length;
         }
 
         public async Task ReceiveAsync(uint step, BytesConsumer consume)
         {
-            Socket socket = await incoming.WaitAsync(deadline);
-            await SocketDataPlane.ReceiveExactlyAsync(socket, _piece.AsMemory(0, 16), deadline);
+            Stream stream = await incoming.WaitAsync(deadline);
+            await stream.ReadExactlyAsync(_piece.AsMemory(0, 16), deadline);
             ulong operation = BinaryPrimitives.ReadUInt64LittleEndian(_piece);
             uint ringStep = BinaryPrimitives.ReadUInt32LittleEndian(_piece.AsSpan(8));
             int remaining = BinaryPrimitives.ReadInt32LittleEndian(_piece.AsSpan(12));
@@ -54,7 +54,7 @@ public sealed class SocketRingLink(int rank, IReadOnlyList<(string Host, int Por
 
             while (remaining > 0)
             {
-                int read = await socket.ReceiveAsync(_piece.AsMemory(0, Math.Min(PieceBytes, remaining)), deadline);
+                int read = await stream.ReadAsync(_piece.AsMemory(0, Math.Min(PieceBytes, remaining)), deadline);
                 if (read == 0)
                 {
                     throw new IOException("The predecessor closed the data connection.");
@@ -71,15 +71,6 @@ public sealed class SocketRingLink(int rank, IReadOnlyList<(string Host, int Por
         {
             ArrayPool<byte>.Shared.Return(_piece);
             return ValueTask.CompletedTask;
-        }
-
-        private async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> data)
-        {
-            while (!data.IsEmpty)
-            {
-                int sent = await socket.SendAsync(data, deadline);
-                data = data[sent..];
-            }
         }
     }
 }

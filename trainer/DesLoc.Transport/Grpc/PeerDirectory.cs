@@ -1,10 +1,14 @@
 using System.Net;
+using DesLoc.Contract.Wire;
 using DesLoc.Transport.Protocol;
 using Grpc.Net.Client;
 
 namespace DesLoc.Transport.Grpc;
 
-/// <summary>One gRPC channel per peer (host:port from DESLOC_PEERS), created on first use, cleartext HTTP/2.</summary>
+/// <summary>
+/// One gRPC channel per peer (host:port from DESLOC_PEERS), created on first use: HTTP/2 over mutual TLS with the job's
+/// certificate, the peer checked against the job's CA under the name dialed (cleartext when <c>tls</c> is null).
+/// </summary>
 public sealed class PeerDirectory : IDisposable
 {
     /// <summary>Above the largest segment or state chunk we send; set explicitly on both ends (gRPC's default is 4 MiB).</summary>
@@ -12,10 +16,10 @@ public sealed class PeerDirectory : IDisposable
 
     private readonly Lazy<GrpcChannel>[] _channels;
 
-    public PeerDirectory(IReadOnlyList<string> addresses, string token)
+    public PeerDirectory(IReadOnlyList<string> addresses, string token, JobTls? tls)
     {
         Token = token;
-        _channels = addresses.Select(address => new Lazy<GrpcChannel>(() => Open(address))).ToArray();
+        _channels = addresses.Select(address => new Lazy<GrpcChannel>(() => Open(address, tls))).ToArray();
     }
 
     public string Token { get; }
@@ -32,8 +36,12 @@ public sealed class PeerDirectory : IDisposable
         }
     }
 
-    private static GrpcChannel Open(string address) =>
-        GrpcChannel.ForAddress(address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address, new GrpcChannelOptions
+    /// <summary>The URI of a peer's gRPC endpoint given as host:port (or already a URI): https with TLS, http without.</summary>
+    public static string Uri(string address, bool tls) =>
+        address.Contains("://", StringComparison.Ordinal) ? address : (tls ? "https://" : "http://") + address;
+
+    private static GrpcChannel Open(string address, JobTls? tls) =>
+        GrpcChannel.ForAddress(Uri(address, tls is not null), new GrpcChannelOptions
         {
             MaxSendMessageSize = MaxMessageBytes,
             MaxReceiveMessageSize = MaxMessageBytes,
@@ -45,6 +53,7 @@ public sealed class PeerDirectory : IDisposable
                 KeepAlivePingDelay = TimeSpan.FromSeconds(30),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
                 InitialHttp2StreamWindowSize = Http2Tuning.StreamWindowBytes,
+                SslOptions = tls?.ClientOptions() ?? new System.Net.Security.SslClientAuthenticationOptions(),
             },
             HttpVersion = HttpVersion.Version20,
         });
