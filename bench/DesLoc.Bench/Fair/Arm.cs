@@ -53,7 +53,7 @@ internal static class ComparisonGrid
     /// <summary>Ku and Kv that never fire inside a run: DES-LOC reduced to averaging parameters only.</summary>
     public static int Never(int kx) => 1_000_000 / kx * kx;
 
-    public static IReadOnlyList<Arm> Arms(int k, int warmup, bool int8)
+    public static IReadOnlyList<Arm> Arms(int k, int warmup)
     {
         AlgorithmSpec Base(AlgorithmType type) => new() { Type = type, DdpWarmupSteps = type == AlgorithmType.DDP ? 0 : warmup };
         Arm LocalAdam(int period, bool tuned) =>
@@ -65,8 +65,8 @@ internal static class ComparisonGrid
             new(Arm.F($"DiLoCo H={h}") + (compression == SyncSpec.NoCompression ? "" : $", {compression}"), "DiLoCo", h,
                 Base(AlgorithmType.DiLoCo) with { Diloco = new() { Period = h } }, tuned, compression);
 
-        var arms = new List<Arm>
-        {
+        return
+        [
             new("DDP", "DDP", 1, Base(AlgorithmType.DDP), Tuned: true),
             LocalAdam(k, tuned: true),
             DesLoc(k, tuned: true),
@@ -82,12 +82,7 @@ internal static class ComparisonGrid
             DesLoc(4 * k, tuned: false),
             DiLoCo(4 * k, tuned: false),
             DesLoc(k, tuned: false, SyncSpec.Bf16Compression),
-        };
-        if (int8)
-        {
-            arms.Add(DiLoCo(k, tuned: false, "int8"));
-        }
-
-        return arms;
+            DiLoCo(k, tuned: false, SyncSpec.Int8Compression),
+        ];
     }
 }

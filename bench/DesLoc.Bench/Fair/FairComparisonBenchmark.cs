@@ -41,7 +41,6 @@ internal static class FairComparisonBenchmark
         int localSteps = args.Length > 1 ? int.Parse(args[1], s_text) : 384;
         int seeds = args.Length > 2 ? int.Parse(args[2], s_text) : 3;
         string output = args.Length > 3 ? args[3] : "bench/results/claims.md";
-        bool int8 = SyncSpecHasInt8();
         set_num_threads(1);
         var clock = Stopwatch.StartNew();
 
@@ -62,7 +61,7 @@ internal static class FairComparisonBenchmark
         var claims = new StringBuilder();
         foreach (Source source in sources)
         {
-            IReadOnlyList<Arm> arms = ComparisonGrid.Arms(K, Warmup, int8);
+            IReadOnlyList<Arm> arms = ComparisonGrid.Arms(K, Warmup);
             var trials = new List<Trial>();
             async Task<Trial> Run(Arm arm, double lr, double outerLr, int seed)
             {
@@ -124,9 +123,6 @@ internal static class FairComparisonBenchmark
         Directory.Delete(dataset, recursive: true);
         return 0;
     }
-
-    private static bool SyncSpecHasInt8() =>
-        typeof(SyncSpec).GetField("Int8Compression") is not null;
 
     private static string Slug(string name) => name.Split(' ')[0].ToLowerInvariant();
 
@@ -199,12 +195,9 @@ internal static class FairComparisonBenchmark
 
         Interval bf16 = Interval.Paired(deslocBf16, desloc);
         Claim("bf16 exchanges cost DES-LOC no loss", bf16, bf16.Inside(MarginNats), Arm.F($"bf16 − float32 {bf16}, at half the bytes"));
-        if (arms.FirstOrDefault(a => a.Compression == "int8") is { } int8Arm)
-        {
-            Interval int8 = Interval.Paired([.. finals[int8Arm].Select(t => t.TestScore)], diloco);
-            double int8Ratio = Bytes(a => IsBase(a, "DiLoCo")) / finals[int8Arm].Average(t => t.BytesPerReplica);
-            Claim("int8 pseudo-gradients with error feedback cost DiLoCo no loss", int8, int8.Inside(MarginNats), Arm.F($"int8 − float32 {int8}, at {int8Ratio:0.0}x fewer bytes"));
-        }
+        Interval int8 = Interval.Paired(Scores(a => a.Compression == SyncSpec.Int8Compression), diloco);
+        double int8Ratio = Bytes(a => IsBase(a, "DiLoCo")) / Bytes(a => a.Compression == SyncSpec.Int8Compression);
+        Claim("int8 pseudo-gradients with error feedback cost DiLoCo no loss", int8, int8.Inside(MarginNats), Arm.F($"int8 − float32 {int8}, at {int8Ratio:0.0}x fewer bytes"));
 
         return text.ToString();
     }

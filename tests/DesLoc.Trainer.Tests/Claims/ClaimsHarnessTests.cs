@@ -2,7 +2,9 @@ using DesLoc.Bench.Fair;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Algorithms;
 using DesLoc.Sync.Math;
+using DesLoc.Contract.Collectives;
 using DesLoc.Trainer.Models;
+using DesLoc.Transport.Collectives;
 
 namespace DesLoc.Trainer.Tests.Claims;
 
@@ -26,7 +28,7 @@ public sealed class ClaimsHarnessTests
 
     private static readonly Lazy<Task<Dictionary<Arm, Trial>>> s_runs = new(RunAllAsync);
 
-    public static TheoryData<string> ArmNames => [.. ComparisonGrid.Arms(K, Warmup, int8: true).Select(a => a.Name)];
+    public static TheoryData<string> ArmNames => [.. ComparisonGrid.Arms(K, Warmup).Select(a => a.Name)];
 
     [Theory]
     [MemberData(nameof(ArmNames))]
@@ -64,7 +66,7 @@ public sealed class ClaimsHarnessTests
     [Fact]
     public async Task SeededRun_IsReproducibleBitForBit()
     {
-        Arm desloc = ComparisonGrid.Arms(K, Warmup, int8: true).First(a => a.Algorithm.Type == AlgorithmType.DESLOC);
+        Arm desloc = ComparisonGrid.Arms(K, Warmup).First(a => a.Algorithm.Type == AlgorithmType.DESLOC);
 
         Trial first = await TrialRunner.RunAsync(s_tiny, desloc, Warmup, LocalSteps, 1e-2, double.NaN, seed: 3);
         Trial second = await TrialRunner.RunAsync(s_tiny, desloc, Warmup, LocalSteps, 1e-2, double.NaN, seed: 3);
@@ -92,7 +94,13 @@ public sealed class ClaimsHarnessTests
     /// <summary>Bytes all R ranks send together in one ring all-reduce of n values.</summary>
     private static long AllReduce(long n, double bytesPerValue) => (long)(2L * (R - 1) * n * bytesPerValue);
 
-    private static double BytesPerValue(string compression) => compression == SyncSpec.Bf16Compression ? 2 : 4;
+    /// <summary>Bytes a state value (parameters, moments, gradients) takes: float32, or bf16 under bf16 and int8 compression.</summary>
+    private static double BytesPerValue(string compression) => compression == SyncSpec.NoCompression ? 4 : 2;
+
+    /// <summary>A pseudo-gradient all-reduce of n values summed over ranks: int8 blocks (a scale per 256) per ring message under int8.</summary>
+    private static long PseudoGradientAllReduce(long n, string compression) => compression == SyncSpec.Int8Compression
+        ? Enumerable.Range(0, R).Sum(rank => RingTraffic.AllReduceBytes(n, WireFormat.BlockInt8.EncodedBytes, R, rank))
+        : AllReduce(n, BytesPerValue(compression));
 
     private static long ExpectedTotalWireBytes(Arm arm, long p, IReadOnlyList<long[]> shapes)
     {
@@ -105,8 +113,8 @@ public sealed class ClaimsHarnessTests
             AlgorithmType.DDP => (Warmup + local) * AllReduce(p, b),
             AlgorithmType.LocalAdam => warmup + (local / a.LocalAdam.Period * AllReduce(3 * p, b)),
             AlgorithmType.DESLOC => warmup + ((local / a.Desloc.Kx) + (local / a.Desloc.EffectiveKu) + (local / a.Desloc.EffectiveKv)) * AllReduce(p, b),
-            AlgorithmType.DiLoCo => warmup + (local / a.Diloco.Period * AllReduce(p, b)),
-            AlgorithmType.PALSGD => warmup + (local / a.Palsgd.Period * AllReduce(p, b)),
+            AlgorithmType.DiLoCo => warmup + (local / a.Diloco.Period * PseudoGradientAllReduce(p, arm.Compression)),
+            AlgorithmType.PALSGD => warmup + (local / a.Palsgd.Period * PseudoGradientAllReduce(p, arm.Compression)),
             // An all-gather of every replica's top-k per block (indices as wide as the block needs): R(R−1) payloads.
             AlgorithmType.DCTMomentum => warmup + (local / a.Dct.Period * R * (R - 1) * SparseBlockCoefficients.PayloadBytesOf(DctMomentum.LayoutOf(a.Dct, shapes), a.Dct.TopK)),
             _ => throw new ArgumentOutOfRangeException(nameof(arm), a.Type, "No formula for this method."),
@@ -116,7 +124,7 @@ public sealed class ClaimsHarnessTests
     private static async Task<Dictionary<Arm, Trial>> RunAllAsync()
     {
         var runs = new Dictionary<Arm, Trial>();
-        foreach (Arm arm in ComparisonGrid.Arms(K, Warmup, int8: true))
+        foreach (Arm arm in ComparisonGrid.Arms(K, Warmup))
         {
             runs[arm] = await TrialRunner.RunAsync(s_tiny, arm, Warmup, LocalSteps, 1e-2, 0.7, seed: 1);
         }
