@@ -134,7 +134,7 @@ internal static class FairComparisonBenchmark
         var table = new StringBuilder();
         table.AppendLine(Arm.F($"## {source.Name}: {source.Model.Type} {source.Model.Layers}x{source.Model.Dim}, context {source.Model.Context}, batch {source.BatchSize} per replica; test {metric}"));
         table.AppendLine();
-        table.AppendLine("| arm | lr (outer) | cross-site bytes / replica | of which warm-up | reduction vs DDP | tokens | test score | paired diff to " + reference.Name + " |");
+        table.AppendLine("| arm | lr (outer) | cross-site bytes / replica | of which warm-up | reduction vs DDP (all steps) | tokens | test score | paired diff to " + reference.Name + " |");
         table.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
         foreach (Arm arm in arms)
         {
@@ -155,7 +155,7 @@ internal static class FairComparisonBenchmark
     private static string Claims(Source source, IReadOnlyList<Arm> arms, Dictionary<Arm, List<Trial>> finals)
     {
         double[] Scores(Func<Arm, bool> pick) => [.. finals[arms.First(pick)].Select(t => t.TestScore)];
-        double Bytes(Func<Arm, bool> pick) => finals[arms.First(pick)].Average(t => t.BytesPerReplica);
+        double Bytes(Func<Arm, bool> pick) => finals[arms.First(pick)].Average(t => t.MethodBytesPerReplica);
         bool IsBase(Arm a, string family) => a.Family == family && a.Period == K && a.Compression == SyncSpec.NoCompression && !a.Name.StartsWith("parameters", StringComparison.Ordinal);
 
         double[] localAdam = Scores(a => IsBase(a, "Local Adam"));

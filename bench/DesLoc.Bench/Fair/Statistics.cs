@@ -29,5 +29,9 @@ internal readonly record struct Interval(double Mean, double HalfWidth, int Coun
     /// <summary>Whether the whole interval lies inside ±margin (equivalence at that margin).</summary>
     public bool Inside(double margin) => Low > -margin && High < margin;
 
-    public override string ToString() => double.IsNaN(HalfWidth) ? Arm.F($"{Mean:+0.0000;-0.0000}") : Arm.F($"{Mean:+0.0000;-0.0000} ± {HalfWidth:0.0000}");
+    public override string ToString()
+    {
+        double mean = Math.Round(Mean, 4);   // so that a tiny negative prints as 0.0000, not -+0.0000
+        return double.IsNaN(HalfWidth) ? Arm.F($"{mean:+0.0000;-0.0000;0.0000}") : Arm.F($"{mean:+0.0000;-0.0000;0.0000} ± {HalfWidth:0.0000}");
+    }
 }

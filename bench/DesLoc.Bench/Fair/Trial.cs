@@ -29,6 +29,9 @@ internal sealed record Trial(
     /// <summary>The DDP warm-up's share of <see cref="BytesPerReplica"/> (gradients; none for DDP itself, whose gradients are the method).</summary>
     public double WarmupBytesPerReplica => Arm.Algorithm.Type == AlgorithmType.DDP ? 0 : Ledgers.Average(l => (double)l.WireBytes[StateKind.Grads]);
 
+    /// <summary>What the method itself sent after the shared warm-up: the figure byte-ratio claims compare.</summary>
+    public double MethodBytesPerReplica => BytesPerReplica - WarmupBytesPerReplica;
+
     public double DdpBytesPerReplica => Ledgers.Average(l => (double)l.DdpEquivalentWireBytes);
 }
 
