@@ -45,6 +45,11 @@ public sealed record LocalAdamSettings
 [Description("DES-LOC: parameters every kx steps, first moment every ku, second moment every kv (defaults 3*kx and 6*kx; multiples of kx).")]
 public sealed record DesLocSettings
 {
+    /// <summary>The recommended ku/kx and kv/kx (algorithms.md §1.2): the defaults of ku and kv.</summary>
+    public const int KuPerKx = 3;
+
+    public const int KvPerKx = 6;
+
     [Range(1, 1000000)]
     public int Kx { get; init; } = 32;
 
@@ -55,10 +60,10 @@ public sealed record DesLocSettings
     public int? Kv { get; init; }
 
     [JsonIgnore]
-    public int EffectiveKu => Ku ?? 3 * Kx;
+    public int EffectiveKu => Ku ?? (KuPerKx * Kx);
 
     [JsonIgnore]
-    public int EffectiveKv => Kv ?? 6 * Kx;
+    public int EffectiveKv => Kv ?? (KvPerKx * Kx);
 }
 
 [Description("DiLoCo: every period steps, an outer Nesterov step on the averaged pseudo-gradient.")]

@@ -26,10 +26,20 @@ public sealed record SyncSpec
     public AdaptiveSyncSpec Adaptive { get; init; } = new();
 }
 
-[Description("Adaptive sync: when the measured fraction of time spent communicating leaves the target by more than the hysteresis, the periods are scaled (at most x2 per change, DES-LOC ratios kept) and every replica switches at the same step.")]
+[Description("Adaptive sync: when the measured fraction of time spent communicating leaves the target by more than the hysteresis, the periods change (bytes per step at most x2 per change) and every replica switches at the same step.")]
 public sealed record AdaptiveSyncSpec
 {
+    /// <summary>DES-LOC's periods change in the order its convergence bound prices them: kv, then ku, then kx (shortened the other way).</summary>
+    public const string Theory = "theory";
+
+    /// <summary>Every period is scaled by the same factor (DES-LOC's ratios kept).</summary>
+    public const string Uniform = "uniform";
+
     public bool Enabled { get; init; }
+
+    [Description("How DES-LOC's periods change. theory: when the link slows, kv is stretched first, then ku, then kx (kx is what the convergence bound is most sensitive to), and shortened in the opposite order; ku and kv stay multiples of kx. uniform: kx, ku and kv are scaled alike. Other algorithms have one period, scaled either way.")]
+    [AllowedValues(Theory, Uniform)]
+    public string Policy { get; init; } = Theory;
 
     [Description("Wanted fraction of wall time spent in sync rounds.")]
     [Range(0.0, 1.0, MinimumIsExclusive = true, MaximumIsExclusive = true)]
@@ -43,7 +53,7 @@ public sealed record AdaptiveSyncSpec
     [Range(1, 1000000)]
     public int MinPeriod { get; init; } = 4;
 
-    [Description("Largest period (steps) the controller may set; for DES-LOC it bounds kx.")]
+    [Description("Largest period (steps) the controller may set; for DES-LOC it bounds kx, and with policy theory also how far ku and kv are stretched (or 3*kx and 6*kx when longer).")]
     [Range(1, 1000000)]
     public int MaxPeriod { get; init; } = 4096;
 

@@ -492,7 +492,7 @@ public static class JobReconciler
                 return status;
             }
 
-            _adaptive = new AdaptiveDecision(AdaptiveSync.Decide(policy, report.Periods, report.CommFraction, report.Step));
+            _adaptive = new AdaptiveDecision(AdaptiveSync.Decide(policy, _spec.Algorithm.Type, _spec.Training.Beta1, report.Periods, report.CommFraction, report.Step));
             return status with { Sync = sync with { LastDecisionTime = _now } };
         }
 

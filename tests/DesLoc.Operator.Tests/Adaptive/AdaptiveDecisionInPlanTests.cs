@@ -12,23 +12,34 @@ public sealed class AdaptiveDecisionInPlanTests
 {
     private static readonly Dictionary<string, int> s_periods = new() { ["params"] = 16, ["m1"] = 48, ["m2"] = 96 };
 
-    private static LowCommJob Job(bool enabled = true) => Jobs.New(edit: s => s with
+    private static LowCommJob Job(bool enabled = true, string policy = AdaptiveSyncSpec.Theory) => Jobs.New(edit: s => s with
     {
-        Sync = new SyncSpec { Adaptive = new AdaptiveSyncSpec { Enabled = enabled, TargetCommFraction = 0.1, IntervalSeconds = 30 } },
+        Sync = new SyncSpec { Adaptive = new AdaptiveSyncSpec { Enabled = enabled, Policy = policy, TargetCommFraction = 0.1, IntervalSeconds = 30 } },
     });
 
     private static TrainerReport Report(double commFraction, long windowSteps, PeriodChange? sent = null) =>
         new(200, 2.0, 1000, 100000, 1e6, commFraction, s_periods, sent, windowSteps);
 
     [Fact]
-    public void SlowLink_OverAFullWindow_DecidesToLengthenEveryPeriodAlike()
+    public void SlowLink_OverAFullWindow_Uniform_LengthensEveryPeriodAlike()
     {
-        LowCommJob job = Job();
+        LowCommJob job = Job(policy: AdaptiveSyncSpec.Uniform);
         ReconcilePlan plan = Jobs.Reconcile(job, Jobs.Running(job), Jobs.T0, Report(commFraction: 0.4, windowSteps: 32));
 
         PeriodChange change = plan.Adaptive?.Change ?? throw new Xunit.Sdk.XunitException("no change");
         Assert.Equal(new Dictionary<string, int> { ["params"] = 32, ["m1"] = 96, ["m2"] = 192 }, change.Periods);
         Assert.Equal(Jobs.T0, plan.Status.Sync!.LastDecisionTime);
+    }
+
+    [Fact]
+    public void SlowLink_OverAFullWindow_Theory_StretchesTheMomentsToMaxPeriod_BeforeKx()
+    {
+        LowCommJob job = Job();
+        ReconcilePlan plan = Jobs.Reconcile(job, Jobs.Running(job), Jobs.T0, Report(commFraction: 0.4, windowSteps: 32));
+
+        // Halving 1/16 + 1/48 + 1/96 takes kv and ku to the top (4096 rounded down to a multiple of kx) and kx from 16 to 21.
+        PeriodChange change = plan.Adaptive?.Change ?? throw new Xunit.Sdk.XunitException("no change");
+        Assert.Equal(new Dictionary<string, int> { ["params"] = 21, ["m1"] = 4095, ["m2"] = 4095 }, change.Periods);
     }
 
     [Fact]
