@@ -30,16 +30,16 @@ internal static class FairComparisonBenchmark
     /// <summary>DDP steps before every local method (PALSGD's paper warm-up, given to all).</summary>
     public const int Warmup = 16;
 
-    public static readonly double[] LearningRates = [3e-3, 1e-2, 3e-2];
-    public static readonly double[] OuterLearningRates = [0.5, 1.0];
+    public static readonly double[] LearningRates = [5e-3, 1e-2, 2e-2, 4e-2, 8e-2];
+    public static readonly double[] OuterLearningRates = [0.4, 0.7, 1.0];
 
     private static readonly CultureInfo s_text = CultureInfo.InvariantCulture;
 
     public static async Task<int> RunAsync(string[] args)
     {
-        // 384 local steps: a multiple of 24·K, so the 4K arms' second moment (Kv = 24K) also ends on a sync.
-        int localSteps = args.Length > 1 ? int.Parse(args[1], s_text) : 384;
-        int seeds = args.Length > 2 ? int.Parse(args[2], s_text) : 3;
+        // 768 local steps: a multiple of 24·K, so the 4K arms' second moment (Kv = 24K) also ends on a sync.
+        int localSteps = args.Length > 1 ? int.Parse(args[1], s_text) : 768;
+        int seeds = args.Length > 2 ? int.Parse(args[2], s_text) : 5;
         string output = args.Length > 3 ? args[3] : "bench/results/claims.md";
         set_num_threads(1);
         var clock = Stopwatch.StartNew();
@@ -144,10 +144,12 @@ internal static class FairComparisonBenchmark
             double reduction = runs.Average(t => t.DdpBytesPerReplica) / bytes;
             Interval score = Interval.Of([.. runs.Select(t => t.TestScore)]);
             string diff = arm == reference ? "-" : Interval.Paired([.. runs.Select(t => t.TestScore)], [.. finals[reference].Select(t => t.TestScore)]).ToString();
-            string rates = double.IsNaN(outerLr) ? Arm.F($"{lr:G3}") : Arm.F($"{lr:G3} ({outerLr:G3})");
+            string rates = (double.IsNaN(outerLr) ? Arm.F($"{lr:G3}") : Arm.F($"{lr:G3} ({outerLr:G3})")) + (OnEdge(lr, outerLr) ? " †" : "");
             table.AppendLine(Arm.F($"| {arm.Name} | {rates} | {ByteFormat.Bytes((long)bytes)} | {ByteFormat.Bytes((long)runs.Average(t => t.WarmupBytesPerReplica))} | {ByteFormat.Factor(reduction)} | {runs.Average(t => (double)t.Tokens):N0} | {score.Mean:0.0000} ± {score.HalfWidth:0.0000} | {diff} |"));
         }
 
+        table.AppendLine();
+        table.AppendLine("† a chosen rate at the edge of its grid: the sweep may not have found that method's best.");
         table.AppendLine();
         return table.ToString();
     }
@@ -201,6 +203,9 @@ internal static class FairComparisonBenchmark
 
         return text.ToString();
     }
+
+    private static bool OnEdge(double lr, double outerLr) =>
+        lr == LearningRates[0] || lr == LearningRates[^1] || (!double.IsNaN(outerLr) && (outerLr == OuterLearningRates[0] || outerLr == OuterLearningRates[^1]));
 
     private static string Yes(bool value) => value ? "yes" : "no";
 
