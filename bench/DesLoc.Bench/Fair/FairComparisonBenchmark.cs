@@ -31,7 +31,7 @@ internal static class FairComparisonBenchmark
     public const int Warmup = 16;
 
     public static readonly double[] LearningRates = [5e-3, 1e-2, 2e-2, 4e-2, 8e-2];
-    public static readonly double[] OuterLearningRates = [0.4, 0.7, 1.0];
+    public static readonly double[] OuterLearningRates = [0.2, 0.4, 0.7];
 
     private static readonly CultureInfo s_text = CultureInfo.InvariantCulture;
 
@@ -39,7 +39,7 @@ internal static class FairComparisonBenchmark
     {
         // 768 local steps: a multiple of 24·K, so the 4K arms' second moment (Kv = 24K) also ends on a sync.
         int localSteps = args.Length > 1 ? int.Parse(args[1], s_text) : 768;
-        int seeds = args.Length > 2 ? int.Parse(args[2], s_text) : 5;
+        int seeds = args.Length > 2 ? int.Parse(args[2], s_text) : 4;
         string output = args.Length > 3 ? args[3] : "bench/results/claims.md";
         set_num_threads(1);
         var clock = Stopwatch.StartNew();
