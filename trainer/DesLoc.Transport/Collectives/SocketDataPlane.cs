@@ -24,6 +24,8 @@ public sealed class SocketDataPlane : IAsyncDisposable
 {
     private const uint Magic = 0x4445534C; // "DESL"
     private const int HelloBytes = 4 + 8 + 4 + 1 + 1 + 2; // magic, quorum, sender, stream index, stream count, token length
+    // Under TLS, records reach the socket through buffers this big (CoalescingStream), so a syscall moves many, not one.
+    private const int CipherBufferBytes = 256 << 10;
     private static readonly TimeSpan s_handshakeTimeout = TimeSpan.FromSeconds(10);
     private readonly string _token;
     private readonly JobTls? _tls;
@@ -182,7 +184,7 @@ public sealed class SocketDataPlane : IAsyncDisposable
             return network;
         }
 
-        var ssl = new SslStream(network, leaveInnerStreamOpen: false);
+        var ssl = new SslStream(new CoalescingStream(network, CipherBufferBytes), leaveInnerStreamOpen: false);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -234,7 +236,7 @@ public sealed class SocketDataPlane : IAsyncDisposable
             timeout.CancelAfter(s_handshakeTimeout);
             if (_tls is not null)
             {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                var ssl = new SslStream(new CoalescingStream(stream, CipherBufferBytes), leaveInnerStreamOpen: false);
                 stream = ssl;
                 await ssl.AuthenticateAsServerAsync(_tls.ServerOptions(), timeout.Token);
             }
