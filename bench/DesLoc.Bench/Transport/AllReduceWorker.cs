@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using DesLoc.Contract.Wire;
 using DesLoc.Transport.Collectives;
 using DesLoc.Transport.Grpc;
 using DesLoc.Transport.Protocol;
@@ -13,7 +14,8 @@ using Microsoft.AspNetCore.Builder;
 namespace DesLoc.Bench.Transport;
 
 /// <summary>
-/// One process of the all-reduce benchmark: <c>allreduce-worker socket|grpc|tcp RANK WORLD PORTS MIB REPEATS</c>. Prints
+/// One process of the all-reduce benchmark: <c>allreduce-worker socket|grpc|tcp RANK WORLD PORTS MIB REPEATS [STREAMS [TLS-DIRECTORY]]</c>
+/// (the socket data plane's connections per peer; the job's TLS files, cleartext without). Prints
 /// <c>RESULT seconds,seconds,...</c> (one per timed all-reduce) after a warm-up round.
 /// </summary>
 internal static class AllReduceWorker
@@ -26,10 +28,12 @@ internal static class AllReduceWorker
         int[] ports = [.. args[4].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture))];
         int floats = int.Parse(args[5], CultureInfo.InvariantCulture) * (1 << 20) / sizeof(float);
         int repeats = int.Parse(args[6], CultureInfo.InvariantCulture);
+        int streams = args.Length > 7 ? int.Parse(args[7], CultureInfo.InvariantCulture) : 1;
+        using JobTls? tls = args.Length > 8 ? JobTls.Load(args[8]) : null;
         float[] buffer = new float[floats];
         Func<Task> allReduce = transport == "tcp"
             ? await TcpAsync(rank, world, ports, buffer)
-            : await DesLocAsync(transport, rank, world, ports, buffer);
+            : await DesLocAsync(transport, rank, world, ports, buffer, streams, tls);
 
         await allReduce();   // warm-up (connections, JIT)
         var seconds = new List<double>();
@@ -46,18 +50,17 @@ internal static class AllReduceWorker
         return 0;
     }
 
-    /// <summary>DesLoc's ring collective, over the gRPC link or the socket data plane (gRPC port + 1).</summary>
-    private static async Task<Func<Task>> DesLocAsync(string link, int rank, int world, int[] ports, float[] buffer)
+    /// <summary>DesLoc's ring collective, over the gRPC link or the socket data plane (gRPC port + 1), with or without the job's TLS.</summary>
+    private static async Task<Func<Task>> DesLocAsync(string link, int rank, int world, int[] ports, float[] buffer, int streams, JobTls? tls)
     {
         const string Token = "bench";
         var mailbox = new Mailbox();
-        // Cleartext (tls: null): the bench measures the ring itself; TLS on loopback adds the cipher's cost, not the link's.
-        WebApplication app = ReplicaServer.CreateBuilder(IPAddress.Loopback, ports[rank], Token, null, mailbox, new NoEndpoint(rank)).Build();
+        WebApplication app = ReplicaServer.CreateBuilder(IPAddress.Loopback, ports[rank], Token, tls, mailbox, new NoEndpoint(rank)).Build();
         ReplicaServer.MapServices(app);
         await app.StartAsync();
-        var peers = new PeerDirectory([.. ports.Select(p => $"127.0.0.1:{p}")], Token, null);
+        var peers = new PeerDirectory([.. ports.Select(p => $"127.0.0.1:{p}")], Token, tls);
         IRingLink ringLink = link == "socket"
-            ? new SocketRingLink(rank, [.. ports.Select(p => ("127.0.0.1", p + 1))], new SocketDataPlane(IPAddress.Loopback, ports[rank] + 1, Token, null))
+            ? new SocketRingLink(rank, [.. ports.Select(p => ("127.0.0.1", p + 1))], new SocketDataPlane(IPAddress.Loopback, ports[rank] + 1, Token, tls, streams))
             : new GrpcRingLink(rank, peers, mailbox);
         var collective = new RingCollective(rank, world, ringLink, TimeSpan.FromMinutes(2));
         await WaitForPeersAsync(peers, world);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using DesLoc.Contract.Wire;
 using DesLoc.Sync.State;
 using DesLoc.Operator.Local;
 using DesLoc.Transport.Grpc;
@@ -12,9 +13,10 @@ using Microsoft.AspNetCore.Builder;
 namespace DesLoc.Bench.Transport;
 
 /// <summary>
-/// <c>transport [MiB] [repeats]</c>: all-reduce of a float32 buffer among 2 and 4 local processes through the gRPC
-/// ring, the same ring over raw TCP (the ceiling) and PyTorch gloo (when Debian's python3-torch is installed), all
-/// in this run; then one heal: the state of a 10M-parameter model (params and both moments) fetched from a peer.
+/// <c>transport [MiB] [repeats] [output] [streams]</c>: all-reduce of a float32 buffer among 2 and 4 local processes
+/// through DesLoc's ring on the socket data plane (TLS off and on, one connection per peer and <c>streams</c>), the
+/// same ring over the gRPC link and over raw TCP (the ceiling), and PyTorch gloo (when Debian's python3-torch is
+/// installed), all in this run; then one heal: the state of a 10M-parameter model (params and both moments) fetched from a peer.
 /// </summary>
 internal static class TransportBenchmark
 {
@@ -25,41 +27,74 @@ internal static class TransportBenchmark
         int mib = args.Length > 1 ? int.Parse(args[1], s_text) : 100;
         int repeats = args.Length > 2 ? int.Parse(args[2], s_text) : 5;
         string output = args.Length > 3 ? args[3] : "bench/results/transport.md";
+        int streams = args.Length > 4 ? int.Parse(args[4], s_text) : 2;
         bool gloo = GlooAvailable();
+        string tlsDirectory = Directory.CreateTempSubdirectory("desloc-bench-tls").FullName;
+        JobTlsFiles files = JobTlsFiles.Issue("bench", ["localhost", "127.0.0.1"], DateTimeOffset.UtcNow);
+        await File.WriteAllTextAsync(Path.Combine(tlsDirectory, JobTlsFiles.CaFile), files.CaCertificate);
+        await File.WriteAllTextAsync(Path.Combine(tlsDirectory, JobTlsFiles.CertificateFile), files.Certificate);
+        await File.WriteAllTextAsync(Path.Combine(tlsDirectory, JobTlsFiles.KeyFile), files.PrivateKey);
+        (string Name, string[] Arguments)[] rings =
+        [
+            ("TLS off, 1 stream", ["1"]),
+            (string.Create(s_text, $"TLS off, {streams} streams"), [$"{streams}"]),
+            ("TLS on, 1 stream", ["1", tlsDirectory]),
+            (string.Create(s_text, $"TLS on, {streams} streams"), [$"{streams}", tlsDirectory]),
+        ];
         var table = new StringBuilder();
-        table.AppendLine(string.Create(s_text, $"All-reduce (mean) of {mib} MiB float32 on loopback; median of {repeats} after a warm-up; each process is a separate OS process."));
+        table.AppendLine(string.Create(s_text, $"All-reduce (mean) of {mib} MiB float32 on loopback; median of {repeats} after a warm-up; each process is a separate OS process. DesLoc's ring on the socket data plane, TLS (the job's mutual TLS) off and on, one TCP connection per peer or {streams}; each ring's ratio to gloo and to raw TCP, measured in this run."));
         table.AppendLine();
-        table.AppendLine("| processes | DesLoc ring, socket data plane | DesLoc ring, gRPC link | raw TCP ring (ceiling) | socket / TCP | PyTorch gloo | socket / gloo |");
-        table.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
+        table.AppendLine("| processes | ring | time | throughput | / raw TCP | / gloo |");
+        table.AppendLine("|---:|---|---:|---:|---:|---:|");
         foreach (int world in new[] { 2, 4 })
         {
-            double socket = Median(await RunWorkersAsync("socket", world, mib, repeats));
-            double grpc = Median(await RunWorkersAsync("grpc", world, mib, repeats));
-            double tcp = Median(await RunWorkersAsync("tcp", world, mib, repeats));
+            double tcp = Median(await RunWorkersAsync("tcp", world, mib, repeats, []));
             double? reference = gloo ? Median(await RunGlooAsync(world, mib, repeats)) : null;
-            string glooCell = reference is { } g ? string.Create(s_text, $"{g * 1000:0} ms") : "not installed";
-            string versus = reference is { } r ? string.Create(s_text, $"{socket / r:0.00}x") : "n/a";
-            string line = string.Create(s_text,
-                $"| {world} | {socket * 1000:0} ms ({mib / socket:0} MiB/s) | {grpc * 1000:0} ms | {tcp * 1000:0} ms | {socket / tcp:0.00}x | {glooCell} | {versus} |");
-            table.AppendLine(line);
-            Console.WriteLine(line);
+            double grpc = Median(await RunWorkersAsync("grpc", world, mib, repeats, []));
+            var rows = new List<(string Name, double Seconds)> { ("raw TCP ring (ceiling, cleartext)", tcp) };
+            if (reference is { } measured)
+            {
+                rows.Add(("PyTorch gloo (cleartext)", measured));
+            }
+
+            foreach ((string name, string[] arguments) in rings)
+            {
+                rows.Add(($"DesLoc, socket, {name}", Median(await RunWorkersAsync("socket", world, mib, repeats, arguments))));
+            }
+
+            rows.Add(("DesLoc, gRPC link, cleartext", grpc));
+            foreach ((string name, double elapsed) in rows)
+            {
+                string versus = reference is { } g ? string.Create(s_text, $"{elapsed / g:0.00}x") : "n/a";
+                string line = string.Create(s_text, $"| {world} | {name} | {elapsed * 1000:0} ms | {mib / elapsed:0} MiB/s | {elapsed / tcp:0.00}x | {versus} |");
+                table.AppendLine(line);
+                Console.WriteLine(line);
+            }
         }
+
+        if (!gloo)
+        {
+            table.AppendLine();
+            table.AppendLine("PyTorch gloo: not installed (apt-get install python3-torch).");
+        }
+
+        Directory.Delete(tlsDirectory, recursive: true);
 
         (double seconds, long bytes) = await HealAsync(10_000_000, repeats);
         table.AppendLine();
         table.AppendLine(string.Create(s_text,
             $"Heal: fetching a 10M-parameter replica's state (params, m1, m2: {bytes / 1e6:0} MB with its SHA-256) from a peer over gRPC and verifying it: {seconds * 1000:0} ms (median of {repeats})."));
 
-        await ResultsFile.WriteAsync(output, "Transport", string.Create(s_text, $"bash bench/transport.sh {mib} {repeats}"), table.ToString());
+        await ResultsFile.WriteAsync(output, "Transport", string.Create(s_text, $"bash bench/transport.sh {mib} {repeats} {streams}"), table.ToString());
         return 0;
     }
 
-    private static async Task<double[]> RunWorkersAsync(string transport, int world, int mib, int repeats)
+    private static async Task<double[]> RunWorkersAsync(string transport, int world, int mib, int repeats, string[] extra)
     {
         int[] ports = [.. Enumerable.Range(0, world).Select(_ => LoopbackPorts.FreePair())];
         string self = typeof(TransportBenchmark).Assembly.Location;
         Process[] workers = [.. Enumerable.Range(0, world).Select(rank => Start("dotnet",
-            [self, "allreduce-worker", transport, $"{rank}", $"{world}", string.Join(",", ports), $"{mib}", $"{repeats}"]))];
+            [self, "allreduce-worker", transport, $"{rank}", $"{world}", string.Join(",", ports), $"{mib}", $"{repeats}", .. extra]))];
         string[] outputs = await Task.WhenAll(workers.Select(w => w.StandardOutput.ReadToEndAsync()));
         await Task.WhenAll(workers.Select(w => w.WaitForExitAsync()));
         return Parse(outputs[0], $"{transport} worker");

@@ -242,4 +242,12 @@ public sealed record TransportSpec
 
     [Description("Mutual TLS with the job's own CA on every connection between replicas (gRPC and socket data plane) and from the operator; false turns it off (a trusted, isolated network only). The job token is checked either way.")]
     public bool Tls { get; init; } = true;
+
+    [Description("socket data plane: TCP connections to the ring successor, each message striped across them in contiguous slices (a long fat link, or TLS, which ciphers one connection on one core, may need several). Defaults to 1.")]
+    [Range(1, 16)]
+    public int Streams { get; init; } = 1;
+
+    [Description("socket data plane: send and receive buffer of each connection, in bytes (for a link's bandwidth-delay product). Unset, the kernel tunes them (Linux: up to net.ipv4.tcp_rmem/tcp_wmem's maximum); set, autotuning is off and Linux caps the value at net.core.rmem_max/wmem_max.")]
+    [Range(65536, 268435456)]
+    public int? SocketBufferBytes { get; init; }
 }

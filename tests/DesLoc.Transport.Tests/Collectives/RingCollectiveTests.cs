@@ -113,8 +113,8 @@ public sealed class RingCollectiveTests
         await using var plane = new SocketDataPlane(System.Net.IPAddress.Loopback, 0, "right", tls);
         await using var intruder = new SocketDataPlane(System.Net.IPAddress.Loopback, 0, "wrong", tls);
 
-        await using Stream connection = await intruder.OutgoingAsync(1, 0, 1, "127.0.0.1", plane.Port, default);
-        Task<Stream> accepted = plane.IncomingAsync(1, 0, default);
+        await using Stream connection = (await intruder.OutgoingAsync(1, 0, 1, "127.0.0.1", plane.Port, default)).Single();
+        Task<Stream[]> accepted = plane.IncomingAsync(1, 0, default);
         int read = await connection.ReadAsync(new byte[1]).AsTask().WaitAsync(s_timeout);
 
         Assert.Equal(0, read);   // the listener closed it

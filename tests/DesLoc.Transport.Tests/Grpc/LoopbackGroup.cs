@@ -11,7 +11,7 @@ namespace DesLoc.Transport.Tests.Grpc;
 
 /// <summary>
 /// N replica endpoints (Kestrel, HTTP/2, 127.0.0.1, ephemeral ports), their socket data planes and their ring
-/// collectives over the chosen link ("grpc" or "socket"); mutual TLS with one job's certificate, as a job runs by
+/// collectives over the chosen link ("grpc" or "socket", with the given connections per peer); mutual TLS with one job's certificate, as a job runs by
 /// default, or cleartext when asked.
 /// </summary>
 internal sealed class LoopbackGroup : IAsyncDisposable
@@ -38,7 +38,7 @@ internal sealed class LoopbackGroup : IAsyncDisposable
     /// <summary>A new job's TLS material for loopback, as `run` issues it.</summary>
     public static JobTlsFiles IssueLoopback(string job = "loopback") => JobTlsFiles.Issue(job, ["localhost", "127.0.0.1"], DateTimeOffset.UtcNow);
 
-    public static async Task<LoopbackGroup> StartAsync(int members, string link = "grpc", int segmentBytes = 64 << 10, TimeSpan? timeout = null, WireCompression? compression = null, bool tls = true)
+    public static async Task<LoopbackGroup> StartAsync(int members, string link = "grpc", int segmentBytes = 64 << 10, TimeSpan? timeout = null, WireCompression? compression = null, bool tls = true, int streams = 1)
     {
         var group = new LoopbackGroup { Tls = tls ? JobTls.From(IssueLoopback()) : null };
         var mailboxes = new List<Mailbox>();
@@ -53,7 +53,7 @@ internal sealed class LoopbackGroup : IAsyncDisposable
 
         for (int rank = 0; rank < members; rank++)
         {
-            group._planes.Add(new SocketDataPlane(System.Net.IPAddress.Loopback, 0, Token, group.Tls));
+            group._planes.Add(new SocketDataPlane(System.Net.IPAddress.Loopback, 0, Token, group.Tls, streams));
         }
 
         (string, int)[] dataEndpoints = [.. group._planes.Select(p => ("127.0.0.1", p.Port))];

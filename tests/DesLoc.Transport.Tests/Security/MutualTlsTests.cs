@@ -125,12 +125,12 @@ public sealed class MutualTlsTests
         using JobTls intruder = JobTls.From(new JobTlsFiles(job.CaCertificate, other.Certificate, other.PrivateKey));
         await using var plane = new SocketDataPlane(IPAddress.Loopback, 0, LoopbackGroup.Token, member);
         await using var stranger = new SocketDataPlane(IPAddress.Loopback, 0, LoopbackGroup.Token, intruder);
-        Task<Stream> accepted = plane.IncomingAsync(1, 0, default);
+        Task<Stream[]> accepted = plane.IncomingAsync(1, 0, default);
 
         Exception? refused = await Record.ExceptionAsync(async () =>
         {
             // TLS 1.3 may let the client finish before the server's verdict arrives: then the first read sees the close.
-            await using Stream connection = await stranger.OutgoingAsync(1, 0, 1, "127.0.0.1", plane.Port, default).WaitAsync(s_timeout);
+            await using Stream connection = (await stranger.OutgoingAsync(1, 0, 1, "127.0.0.1", plane.Port, default).WaitAsync(s_timeout)).Single();
             Assert.Equal(0, await connection.ReadAsync(new byte[1]).AsTask().WaitAsync(s_timeout));
         });
 
@@ -145,9 +145,9 @@ public sealed class MutualTlsTests
         using JobTls member = JobTls.From(LoopbackGroup.IssueLoopback());
         await using var plane = new SocketDataPlane(IPAddress.Loopback, 0, LoopbackGroup.Token, member);
         await using var cleartext = new SocketDataPlane(IPAddress.Loopback, 0, LoopbackGroup.Token, null);
-        Task<Stream> accepted = plane.IncomingAsync(1, 0, default);
+        Task<Stream[]> accepted = plane.IncomingAsync(1, 0, default);
 
-        await using Stream connection = await cleartext.OutgoingAsync(1, 0, 1, "127.0.0.1", plane.Port, default);
+        await using Stream connection = (await cleartext.OutgoingAsync(1, 0, 1, "127.0.0.1", plane.Port, default)).Single();
         int read = await connection.ReadAsync(new byte[1]).AsTask().WaitAsync(s_timeout);
 
         Assert.Equal(0, read);
@@ -164,7 +164,7 @@ public sealed class MutualTlsTests
         using JobTls stranger = JobTls.From(new JobTlsFiles(job.CaCertificate, other.Certificate, other.PrivateKey));
         await using var listener = new SocketDataPlane(IPAddress.Loopback, 0, LoopbackGroup.Token, stranger);
         await using var plane = new SocketDataPlane(IPAddress.Loopback, 0, LoopbackGroup.Token, member);
-        Task<Stream> accepted = listener.IncomingAsync(1, 0, default);
+        Task<Stream[]> accepted = listener.IncomingAsync(1, 0, default);
 
         await Assert.ThrowsAsync<System.Security.Authentication.AuthenticationException>(() => plane.OutgoingAsync(1, 0, 1, "127.0.0.1", listener.Port, default).WaitAsync(s_timeout));
 

@@ -49,7 +49,7 @@ internal static class ReplicaProcess
         var mailbox = new Mailbox();
         System.Net.IPAddress address = System.Net.IPAddress.Parse(environment.BindAddress);
         await using SocketDataPlane? dataPlane = spec.Transport.DataPlane == "socket"
-            ? new SocketDataPlane(address, environment.GrpcPort + 1, environment.Token, tls)
+            ? new SocketDataPlane(address, environment.GrpcPort + 1, environment.Token, tls, spec.Transport.Streams, spec.Transport.SocketBufferBytes)
             : null;
         (string Host, int Port)[] dataEndpoints = [.. environment.Peers.Select(SocketDataPlane.DataEndpointOf)];
         IRingLink Link() => dataPlane is not null
