@@ -53,11 +53,6 @@ public sealed class Palsgd(ICollective collective, int parameterCount, PalsgdSet
 
     protected override bool ExchangesAtLocal(long localStep, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(localStep, OuterPeriod);
 
-    protected override async ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
-    {
-        if (IsMultiple(localStep, OuterPeriod))
-        {
-            await OuterStepAsync(replica, cancellationToken);
-        }
-    }
+    protected override SyncRound? BeginSync(long localStep, IReplicaState replica, CancellationToken cancellationToken) =>
+        IsMultiple(localStep, OuterPeriod) ? BeginOuterSync(replica, cancellationToken) : null;
 }
