@@ -13,7 +13,7 @@ public static class SyncStrategies
     public static ISyncStrategy Create(AlgorithmSpec spec, ICollective collective, IReadOnlyList<long[]> shapes, ulong seed, int? overlapSteps = null)
     {
         int parameterCount = checked((int)TensorBlockLayout.ElementCount(shapes));
-        if (overlapSteps is not null && !Overlaps(spec.Type))
+        if (overlapSteps is not null && spec.OverlapBound is null)
         {
             throw new ArgumentException($"{spec.Type} cannot overlap its syncs; sync.overlapSteps is for DESLOC, DiLoCo, PALSGD and DCTMomentum.", nameof(overlapSteps));
         }
@@ -33,7 +33,4 @@ public static class SyncStrategies
     /// <summary>The same for a flat vector of <paramref name="parameterCount"/> values, taken as one 1-D tensor.</summary>
     public static ISyncStrategy Create(AlgorithmSpec spec, ICollective collective, int parameterCount, ulong seed, int? overlapSteps = null) =>
         Create(spec, collective, [[parameterCount]], seed, overlapSteps);
-
-    /// <summary>Whether the method can leave a sync in flight (<c>sync.overlapSteps</c>): those that build their rounds as snapshots.</summary>
-    public static bool Overlaps(AlgorithmType type) => type is AlgorithmType.DESLOC or AlgorithmType.DiLoCo or AlgorithmType.PALSGD or AlgorithmType.DCTMomentum;
 }
