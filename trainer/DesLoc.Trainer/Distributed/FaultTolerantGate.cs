@@ -116,6 +116,11 @@ internal sealed class FaultTolerantGate(
                 return null;
             }
 
+            if (completed)
+            {
+                logger.RoundFailed(step, quorum.QuorumId, "a member did not complete it");
+            }
+
             // Someone did not complete the round: nobody keeps it. Restore and redo it with whoever is left,
             // keeping a period change that arrived with the abandoned quorum (every member keeps it alike).
             FailedRounds++;
