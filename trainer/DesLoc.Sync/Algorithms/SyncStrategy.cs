@@ -40,6 +40,7 @@ public abstract class SyncStrategy : ISyncStrategy
 
     private long _intraBytesRecorded;
     private InFlight? _inFlight;
+    private readonly Dictionary<StateKind, float[]> _sent = [];
 
     public CommunicationLedger Ledger { get; }
 
@@ -248,9 +249,15 @@ public abstract class SyncStrategy : ISyncStrategy
         }
     }
 
+    /// <summary>Copies a state as it is sent into a buffer kept per state kind (one round is in flight at a time).</summary>
     private float[] Snapshot(StateKind kind, IReplicaState replica)
     {
-        float[] values = new float[ParameterCount];
+        if (!_sent.TryGetValue(kind, out float[]? values))
+        {
+            values = new float[ParameterCount];
+            _sent[kind] = values;
+        }
+
         replica.CopyTo(kind, values);
         return values;
     }
