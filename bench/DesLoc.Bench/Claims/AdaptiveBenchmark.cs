@@ -220,6 +220,10 @@ internal static class AdaptiveBenchmark
 
         public bool ExchangesAt(long step, SyncPhase phase) => inner.ExchangesAt(step, phase);
 
+        public long? LandsAt => inner.LandsAt;
+
+        public ValueTask LandAsync(IReplicaState replica, CancellationToken cancellationToken) => inner.LandAsync(replica, cancellationToken);
+
         public void ExportState(StateBundle bundle) => inner.ExportState(bundle);
 
         public void ImportState(StateBundle bundle) => inner.ImportState(bundle);

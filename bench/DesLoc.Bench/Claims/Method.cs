@@ -2,10 +2,16 @@ using System.Globalization;
 
 namespace DesLoc.Bench.Claims;
 
-/// <summary>One row of a claims table: a name and the LowCommJob <c>algorithm</c> block (YAML) that selects it.</summary>
-internal sealed record Method(string Name, string Family, int Period, string AlgorithmYaml)
+/// <summary>
+/// One row of a claims table: a name and the LowCommJob <c>algorithm</c> block (YAML) that selects it, and
+/// <c>sync.overlapSteps</c> when its syncs overlap the next steps.
+/// </summary>
+internal sealed record Method(string Name, string Family, int Period, string AlgorithmYaml, int? OverlapSteps = null)
 {
     private static readonly CultureInfo s_text = CultureInfo.InvariantCulture;
+
+    /// <summary>The same method with each sync left in flight for <paramref name="steps"/> steps (below its period).</summary>
+    public Method Overlapped(int steps) => this with { Name = F($"{Name} overlap {steps}"), OverlapSteps = steps };
 
     public static Method Ddp() => new("DDP", "DDP", 1, "type: DDP");
 

@@ -5,8 +5,9 @@ using DesLoc.Trainer.Training;
 namespace DesLoc.Bench.Claims;
 
 /// <summary>
-/// <c>slow-links STEPS OUTPUT RATE...</c> (run by bench/slow-links.sh inside the namespaces of bench/netns.sh): DDP,
-/// DES-LOC, DiLoCo and PALSGD with every replica's link shaped to each rate in turn; wall time to a target loss.
+/// <c>slow-links STEPS OUTPUT RATE... [--overlap D]</c> (run by bench/slow-links.sh inside the namespaces of bench/netns.sh): DDP,
+/// DES-LOC, DiLoCo and PALSGD with every replica's link shaped to each rate in turn; wall time to a target loss. With
+/// --overlap, DES-LOC and DiLoCo also run with their syncs overlapping the next D steps, blocking against overlapped.
 /// </summary>
 internal static class SlowLinksBenchmark
 {
@@ -20,7 +21,11 @@ internal static class SlowLinksBenchmark
     {
         int steps = int.Parse(args[1], s_text);
         string output = args[2];
-        string[] rates = args.Length > 3 ? args[3..] : ["1gbit", "50mbit", "10mbit"];
+        // --overlap D adds DES-LOC and DiLoCo rows whose syncs stay in flight for D steps (sync.overlapSteps).
+        int overlapAt = Array.IndexOf(args, "--overlap");
+        int? overlap = overlapAt > 2 ? int.Parse(args[overlapAt + 1], s_text) : null;
+        string[] rest = overlapAt > 2 ? [.. args[3..overlapAt], .. args[(overlapAt + 2)..]] : args[3..];
+        string[] rates = rest.Length > 0 ? rest : ["1gbit", "50mbit", "10mbit"];
         if (!Namespaces.Present())
         {
             Console.Error.WriteLine("No desloc-r* namespaces: run bench/slow-links.sh (as root).");
@@ -28,14 +33,16 @@ internal static class SlowLinksBenchmark
         }
 
         Workload workload = LinkWorkload(steps);
-        Method[] methods = [Method.Ddp(), Method.DesLoc(16), Method.DiLoCo(16), Method.Palsgd(16)];
+        Method[] methods = overlap is { } delay
+            ? [Method.Ddp(), Method.DesLoc(16), Method.DesLoc(16).Overlapped(delay), Method.DiLoCo(16), Method.DiLoCo(16).Overlapped(delay), Method.Palsgd(16)]
+            : [Method.Ddp(), Method.DesLoc(16), Method.DiLoCo(16), Method.Palsgd(16)];
         var runs = new List<(string Rate, RunOutcome Run)>();
         foreach (string rate in rates)
         {
             await Namespaces.SetRateAsync(rate);
             foreach (Method method in methods)
             {
-                string name = "sl-" + new string([.. method.Family.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit)]);
+                string name = "sl-" + new string([.. method.Family.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit)]) + (method.OverlapSteps is null ? "" : "-overlap");
                 RunOutcome run = await LocalJobRun.RunAsync(workload.Job(method, name), method, Namespaces.Network);
                 runs.Add((rate, run));
                 Console.WriteLine(string.Create(s_text,

@@ -47,7 +47,7 @@ internal sealed record Workload(string Name, string DataYaml, int Layers, int Di
           algorithm:
             {method.AlgorithmYaml.Replace("\n", "\n    ", StringComparison.Ordinal)}
           sync:
-            adaptive:
+            {(method.OverlapSteps is { } overlap ? $"overlapSteps: {overlap}\n    " : "")}adaptive:
               {adaptiveYaml?.Replace("\n", "\n      ", StringComparison.Ordinal) ?? "enabled: false"}
           faultTolerance:
             maxRestarts: 0

@@ -13,6 +13,20 @@ public sealed record AlgorithmSpec
     [Range(0, int.MaxValue)]
     public int DdpWarmupSteps { get; init; }
 
+    /// <summary>
+    /// The fewest steps between two syncs of the method (ku and kv are multiples of kx), which a sync left in flight
+    /// (<see cref="SyncSpec.OverlapSteps"/>) must land within; null for the methods that cannot overlap their syncs.
+    /// </summary>
+    [JsonIgnore]
+    public int? OverlapBound => Type switch
+    {
+        AlgorithmType.DESLOC => Desloc.Kx,
+        AlgorithmType.DiLoCo => Diloco.Period,
+        AlgorithmType.PALSGD => Palsgd.Period,
+        AlgorithmType.DCTMomentum => Dct.Period,
+        _ => null,
+    };
+
     public LocalAdamSettings LocalAdam { get; init; } = new();
 
     public DesLocSettings Desloc { get; init; } = new();

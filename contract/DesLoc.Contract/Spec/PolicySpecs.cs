@@ -23,6 +23,10 @@ public sealed record SyncSpec
     [AllowedValues(NoCompression, Bf16Compression, Int8Compression)]
     public string? Compression { get; init; }
 
+    [Description("Overlap (DESLOC, DiLoCo, PALSGD, DCTMomentum): the exchange of a sync step t runs in the background while training goes on, and is applied after step t + overlapSteps as a correction that keeps the steps trained meanwhile: each synced state s becomes synced + (s now - s at t), synced being what a blocking sync writes at t (the mean; for the outer methods the anchor after the outer step on the mean pseudo-gradient of t). 0 takes the same path with no delay (the blocking result). Leave it out to wait for every sync where it starts. Must be below the algorithm's period (kx for DESLOC) and, with adaptive sync, below adaptive.minPeriod; needs workersPerReplica 1. A sync that fails while in flight is redone among the survivors from step t; a stop waits for it.")]
+    [Range(0, 1000000)]
+    public int? OverlapSteps { get; init; }
+
     public AdaptiveSyncSpec Adaptive { get; init; } = new();
 }
 

@@ -71,6 +71,17 @@ public static class CrossFieldRules
         new("spec.algorithm.dct", $"self.topK <= (self.blocks == '{DctSettings.FlatBlocks}' ? self.chunk : self.chunk * self.chunk)", ".topK",
             "topK must not exceed a block: chunk*chunk with tensor blocks, chunk with flat ones",
             s => s.Algorithm.Dct.TopK <= (s.Algorithm.Dct.Blocks == DctSettings.FlatBlocks ? s.Algorithm.Dct.Chunk : (long)s.Algorithm.Dct.Chunk * s.Algorithm.Dct.Chunk)),
+        // A sync in flight must land before the next one starts; CEL spells out AlgorithmSpec.OverlapBound.
+        new("spec", "!has(self.sync) || !has(self.sync.overlapSteps) || self.sync.overlapSteps < (self.algorithm.type == 'DESLOC' ? self.algorithm.desloc.kx : self.algorithm.type == 'DiLoCo' ? self.algorithm.diloco.period : self.algorithm.type == 'PALSGD' ? self.algorithm.palsgd.period : self.algorithm.type == 'DCTMomentum' ? self.algorithm.dct.period : 0)", ".sync.overlapSteps",
+            "sync.overlapSteps must be below the algorithm's period (kx for DESLOC), and only DESLOC, DiLoCo, PALSGD and DCTMomentum overlap their syncs",
+            s => s.Sync.OverlapSteps is not { } delay || delay < (s.Algorithm.OverlapBound ?? 0)),
+        // The steps trained while a sync is in flight skip the gate, and with it the regrouping a lost sibling needs.
+        new("spec", "!has(self.sync) || !has(self.sync.overlapSteps) || self.workersPerReplica == 1", ".sync.overlapSteps",
+            "sync.overlapSteps needs workersPerReplica 1",
+            s => s.Sync.OverlapSteps is null || s.WorkersPerReplica == 1),
+        new("spec.sync", "!has(self.overlapSteps) || !has(self.adaptive) || !self.adaptive.enabled || self.overlapSteps < self.adaptive.minPeriod", ".overlapSteps",
+            "sync.overlapSteps must be below adaptive.minPeriod, so that no period the controller sets is shorter than a sync in flight",
+            s => s.Sync.OverlapSteps is not { } delay || !s.Sync.Adaptive.Enabled || delay < s.Sync.Adaptive.MinPeriod),
         new("spec.sync.adaptive", "self.minPeriod <= self.maxPeriod", ".minPeriod",
             "minPeriod must not exceed maxPeriod",
             s => s.Sync.Adaptive.MinPeriod <= s.Sync.Adaptive.MaxPeriod),

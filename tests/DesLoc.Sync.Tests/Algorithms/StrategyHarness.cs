@@ -12,15 +12,15 @@ namespace DesLoc.Sync.Tests.Algorithms;
 internal static class StrategyHarness
 {
     public static Task<(ISyncStrategy[] Strategies, ArrayReplica[] Replicas)> RunAsync(
-        AlgorithmSpec spec, int world, int parameterCount, int steps, ulong seed = 1, WireCompression? compression = null) =>
-        RunAsync(spec, world, [[parameterCount]], steps, seed, compression);
+        AlgorithmSpec spec, int world, int parameterCount, int steps, ulong seed = 1, WireCompression? compression = null, int? overlapSteps = null) =>
+        RunAsync(spec, world, [[parameterCount]], steps, seed, compression, overlapSteps);
 
     /// <summary>The same over parameters that are tensors of <paramref name="shapes"/> (what DCT momentum's blocks follow).</summary>
     public static async Task<(ISyncStrategy[] Strategies, ArrayReplica[] Replicas)> RunAsync(
-        AlgorithmSpec spec, int world, IReadOnlyList<long[]> shapes, int steps, ulong seed = 1, WireCompression? compression = null)
+        AlgorithmSpec spec, int world, IReadOnlyList<long[]> shapes, int steps, ulong seed = 1, WireCompression? compression = null, int? overlapSteps = null)
     {
         var group = new InMemoryCollectiveGroup(world, compression);
-        var strategies = Enumerable.Range(0, world).Select(r => SyncStrategies.Create(spec, group[r], shapes, seed)).ToArray();
+        var strategies = Enumerable.Range(0, world).Select(r => SyncStrategies.Create(spec, group[r], shapes, seed, overlapSteps)).ToArray();
         return (strategies, await DriveAsync(strategies, checked((int)TensorBlockLayout.ElementCount(shapes)), steps, rank => rank));
     }
 
@@ -79,6 +79,9 @@ internal static class StrategyHarness
 
                 await strategy.AfterStepAsync(step, replica, default);
             }
+
+            // As the trainer does at the last step: a sync still in flight lands there.
+            await strategy.LandAsync(replica, default);
         }
 
         await Task.WhenAll(Enumerable.Range(0, strategies.Length).Select(r => Task.Run(() => RunReplica(r)))).WaitAsync(TimeSpan.FromSeconds(60));

@@ -82,6 +82,45 @@ public sealed class ReplicaProcessTests
     }
 
     [Fact]
+    public async Task KillNineDuringOverlappedSyncs_SurvivorsRedoTheRound_TheRestartedOneHealsAndEndsIdentical()
+    {
+        // Syncs every 5 steps stay in flight for 3 of them: rank 2 is killed at step 60 or just after, inside the
+        // window of the sync begun at 60 (or of one soon after). The survivors' round then fails (in the transfer, or at
+        // the commit when the transfer had completed): they keep nothing of it, go back to its step and redo it among
+        // themselves. The last sync (step 600) lands at its own step, so every replica ends with the same state.
+        JobSpec spec = TinyJobs.Spec(new AlgorithmSpec { Type = AlgorithmType.DESLOC, Desloc = new() { Kx = 5 } }, steps: 600) with
+        {
+            Sync = new SyncSpec { OverlapSteps = 3 },
+            FaultTolerance = new FaultToleranceSpec { RoundTimeoutSeconds = 5, JoinTimeoutSeconds = 30 },
+        };
+        using var cluster = new ReplicaCluster(spec, checkpointEverySteps: 600);
+        cluster.StartAll();
+
+        await cluster.WaitForStepAsync([2], 60, s_timeout);
+        cluster.Kill(2);
+        await cluster.WaitForStepAsync([0, 1, 3], 100, s_timeout);
+        cluster.Start(2);
+        int[] exits = await cluster.WaitForAllAsync(s_timeout);
+
+        Assert.All(exits, code => Assert.Equal(0, code));
+        Assert.Contains("Healed rank 2 from rank", cluster.Log(2));
+        StateBundle reference = cluster.Checkpoint(0, 600);
+        for (int rank = 1; rank < 4; rank++)
+        {
+            StateBundle final = cluster.Checkpoint(rank, 600);
+            Assert.Equal(reference.Floats("replica.params"), final.Floats("replica.params"));
+            Assert.Equal(reference.Floats("replica.m1"), final.Floats("replica.m1"));
+            Assert.Equal(reference.Floats("replica.m2"), final.Floats("replica.m2"));
+        }
+
+        // Every survivor recorded exactly one params exchange per sync step: a failed round left nothing in the ledger.
+        for (int rank = 0; rank < 4; rank++)
+        {
+            Assert.Equal(600 / 5 * (long)cluster.Checkpoint(rank, 600).Floats("replica.params").Length * sizeof(float), cluster.Checkpoint(rank, 600).Longs("ledger.payload")[0]);
+        }
+    }
+
+    [Fact]
     public async Task KillAll_RestartedReplicas_ResumeFromTheLastCommonCheckpoint()
     {
         JobSpec spec = TinyJobs.Spec(new AlgorithmSpec { Type = AlgorithmType.DiLoCo, Diloco = new() { Period = 10 } }, steps: 400);

@@ -74,6 +74,50 @@ public sealed class IdentityTests
         Assert.Equal(dilocoParameters, palsgdParameters);
     }
 
+    [Theory]
+    [InlineData(AlgorithmType.DESLOC)]
+    [InlineData(AlgorithmType.DiLoCo)]
+    [InlineData(AlgorithmType.DCTMomentum)]
+    public async Task Overlap_DelayZero_EqualsBlocking_ParametersAndLedgers(AlgorithmType type)
+    {
+        JobSpec blocking = TinyJobs.Spec(new AlgorithmSpec { Type = type, Desloc = new() { Kx = 4 }, Diloco = new() { Period = 4 }, Dct = new() { Period = 4 } }, steps: 26);
+        JobSpec overlapped = blocking with { Sync = new SyncSpec { OverlapSteps = 0 } };
+
+        var (blockingResult, blockingParameters) = await TinyJobs.RunAsync(blocking);
+        var (overlappedResult, overlappedParameters) = await TinyJobs.RunAsync(overlapped);
+
+        Assert.Equal(blockingParameters, overlappedParameters);
+        Assert.Equal(blockingResult.EvalLosses, overlappedResult.EvalLosses);
+        for (int rank = 0; rank < 4; rank++)
+        {
+            Assert.Equal(blockingResult.Ledgers[rank].PayloadBytes, overlappedResult.Ledgers[rank].PayloadBytes);
+            Assert.Equal(blockingResult.Ledgers[rank].WireBytes, overlappedResult.Ledgers[rank].WireBytes);
+            Assert.Equal(blockingResult.Ledgers[rank].Steps, overlappedResult.Ledgers[rank].Steps);
+        }
+    }
+
+    [Fact]
+    public async Task Overlap_Delayed_SameBytes_OtherTrajectory_LastSyncLandsAtItsOwnStep()
+    {
+        // 24 steps, H = 4, d = 2: the syncs of 4..20 land two steps later; the one of step 24 lands there (training ends),
+        // so every replica adopts the same anchor, as blocking DiLoCo's do.
+        JobSpec blocking = TinyJobs.Spec(new AlgorithmSpec { Type = AlgorithmType.DiLoCo, Diloco = new() { Period = 4 } }, steps: 24);
+        JobSpec overlapped = blocking with { Sync = new SyncSpec { OverlapSteps = 2 } };
+
+        var (blockingResult, blockingParameters) = await TinyJobs.RunAsync(blocking);
+        var (overlappedResult, overlappedParameters) = await TinyJobs.RunAsync(overlapped);
+
+        Assert.All(overlappedParameters, p => Assert.Equal(overlappedParameters[0], p));
+        Assert.NotEqual(blockingParameters[0], overlappedParameters[0]);
+        long model = (long)blockingResult.ParameterCount * sizeof(float);
+        for (int rank = 0; rank < 4; rank++)
+        {
+            Assert.Equal(24 / 4 * model, overlappedResult.Ledgers[rank].PayloadBytes[StateKind.PseudoGrad]);
+            Assert.Equal(blockingResult.Ledgers[rank].WireBytes, overlappedResult.Ledgers[rank].WireBytes);
+            Assert.Equal(24, overlappedResult.Ledgers[rank].Steps);
+        }
+    }
+
     [Fact]
     public async Task DesLoc_OnRealTraining_CountsBytesByTheFormula()
     {

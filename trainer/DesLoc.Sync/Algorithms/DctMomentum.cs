@@ -101,11 +101,11 @@ public sealed class DctMomentum : SyncStrategy
         CopyExact(bundle.Floats("dct.momentum"), _momentum);
     }
 
-    protected override async ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
+    protected override SyncRound? BeginSync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
     {
         if (!IsMultiple(localStep, _period))
         {
-            return;
+            return null;
         }
 
         float decay = (float)_settings.Decay;
@@ -116,21 +116,24 @@ public sealed class DctMomentum : SyncStrategy
         _dct.Forward(_momentum, _coefficients);
         _codec.Extract(_coefficients, _payload);
 
-        GatherResult gathered = await Collective.AllGatherAsync(_payload, cancellationToken);
+        GatherResult? gathered = null;
+        return new SyncRound(
+            async () => gathered = await Collective.AllGatherAsync(_payload, cancellationToken),
+            () =>
+            {
+                float share = 1f / Collective.WorldSize;
+                foreach (ReadOnlyMemory<byte> payload in gathered!.Payloads)
+                {
+                    _codec.AddScaled(payload.Span, share, _coefficients);
+                }
 
-        float share = 1f / Collective.WorldSize;
-        foreach (ReadOnlyMemory<byte> payload in gathered.Payloads)
-        {
-            _codec.AddScaled(payload.Span, share, _coefficients);
-        }
-
-        _dct.Inverse(_coefficients, _momentum);
-        TensorPrimitives.MultiplyAdd(_momentum, decay, _delta, _coefficients);   // the Nesterov step, padding included
-        _layout.Gather(_coefficients, Scratch);
-        TensorPrimitives.MultiplyAdd(Scratch, -(float)_settings.OuterLr, _anchor, _anchor);
-
-        replica.CopyFrom(StateKind.Params, _anchor);
-        RecordExchange(gathered.BytesSent, (StateKind.Dct, _codec.PayloadBytes));
+                _dct.Inverse(_coefficients, _momentum);
+                TensorPrimitives.MultiplyAdd(_momentum, decay, _delta, _coefficients);   // the Nesterov step, padding included
+                _layout.Gather(_coefficients, Scratch);
+                TensorPrimitives.MultiplyAdd(Scratch, -(float)_settings.OuterLr, _anchor, _anchor);
+                RecordExchange(gathered.BytesSent, (StateKind.Dct, _codec.PayloadBytes));
+            },
+            [(StateKind.Params, _anchor)]);
     }
 
     private static void CopyExact(float[] source, float[] target)

@@ -35,21 +35,49 @@ public sealed class DesLoc(ICollective collective, int parameterCount, DesLocSet
         phase == SyncPhase.AfterStep &&
         (IsMultiple(localStep, _kx) || IsMultiple(localStep, _ku) || IsMultiple(localStep, _kv));
 
-    protected override async ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
+    protected override SyncRound? BeginSync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
     {
-        if (IsMultiple(localStep, _kx))
+        StateKind[] due = [.. s_kinds.Where(kind => IsMultiple(localStep, PeriodOf(kind)))];
+        if (due.Length == 0)
         {
-            await AverageAsync(StateKind.Params, replica, cancellationToken);
+            return null;
         }
 
-        if (IsMultiple(localStep, _ku))
+        // One buffer per state, so a round may stay in flight while the replica trains; averaged in this order on every replica.
+        float[][] buffers = [.. due.Select(kind => _buffers[kind])];
+        for (int i = 0; i < due.Length; i++)
         {
-            await AverageAsync(StateKind.M1, replica, cancellationToken);
+            replica.CopyTo(due[i], buffers[i]);
         }
 
-        if (IsMultiple(localStep, _kv))
-        {
-            await AverageAsync(StateKind.M2, replica, cancellationToken);
-        }
+        var sent = new (long Wire, long IntraBy)[due.Length];
+        return new SyncRound(
+            async () =>
+            {
+                for (int i = 0; i < due.Length; i++)
+                {
+                    long wire = await Collective.AllReduceMeanAsync(buffers[i], cancellationToken);
+                    sent[i] = (wire, IntraBytesSent);
+                }
+            },
+            () =>
+            {
+                for (int i = 0; i < due.Length; i++)
+                {
+                    RecordExchange(sent[i].Wire, sent[i].IntraBy, (due[i], PayloadBytes));
+                }
+            },
+            [.. due.Select((kind, i) => (kind, buffers[i]))]);
     }
+
+    private static readonly StateKind[] s_kinds = [StateKind.Params, StateKind.M1, StateKind.M2];
+
+    private readonly Dictionary<StateKind, float[]> _buffers = s_kinds.ToDictionary(kind => kind, _ => new float[parameterCount]);
+
+    private int PeriodOf(StateKind kind) => kind switch
+    {
+        StateKind.Params => _kx,
+        StateKind.M1 => _ku,
+        _ => _kv,
+    };
 }

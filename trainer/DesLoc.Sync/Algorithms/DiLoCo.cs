@@ -12,11 +12,6 @@ public sealed class DiLoCo(ICollective collective, int parameterCount, DiLoCoSet
 {
     protected override bool ExchangesAtLocal(long localStep, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(localStep, OuterPeriod);
 
-    protected override async ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
-    {
-        if (IsMultiple(localStep, OuterPeriod))
-        {
-            await OuterStepAsync(replica, cancellationToken);
-        }
-    }
+    protected override SyncRound? BeginSync(long localStep, IReplicaState replica, CancellationToken cancellationToken) =>
+        IsMultiple(localStep, OuterPeriod) ? BeginOuterSync(replica, cancellationToken) : null;
 }

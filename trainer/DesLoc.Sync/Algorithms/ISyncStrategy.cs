@@ -35,6 +35,15 @@ public interface ISyncStrategy
 
     ValueTask AfterStepAsync(long step, IReplicaState replica, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// With overlap (<c>sync.overlapSteps</c>): the step after whose optimizer step the sync in flight is applied, or null
+    /// when none is. While one is, the trainer steps on without the gate, and snapshots nothing.
+    /// </summary>
+    long? LandsAt { get; }
+
+    /// <summary>Applies the sync in flight now, before its step (the next step exchanges, or training ends); a no-op when none is.</summary>
+    ValueTask LandAsync(IReplicaState replica, CancellationToken cancellationToken);
+
     /// <summary>Whether the given phase of the step calls the collective: only those phases form a quorum.</summary>
     bool ExchangesAt(long step, SyncPhase phase);
 

@@ -23,6 +23,8 @@ public abstract class OuterOptimizerStrategy(ICollective collective, int paramet
 
     private readonly float[] _residual = new float[parameterCount];
 
+    private readonly float[] _outgoing = new float[parameterCount];
+
     protected int OuterPeriod { get; private set; } = period;
 
     public override IReadOnlyDictionary<string, int> Periods => new Dictionary<string, int> { ["outer"] = OuterPeriod };
@@ -52,16 +54,24 @@ public abstract class OuterOptimizerStrategy(ICollective collective, int paramet
         residual.CopyTo(_residual, 0);
     }
 
-    /// <summary>The outer round: average the pseudo-gradient (its residual added, then fed back), step the anchor, adopt it.</summary>
-    protected async ValueTask OuterStepAsync(IReplicaState replica, CancellationToken cancellationToken)
+    /// <summary>
+    /// The outer round: average the pseudo-gradient of now (its residual added, then fed back), step the anchor, adopt
+    /// it. The pseudo-gradient travels in a buffer of its own, so the round may stay in flight while the replica trains.
+    /// </summary>
+    protected SyncRound BeginOuterSync(IReplicaState replica, CancellationToken cancellationToken)
     {
-        replica.CopyTo(StateKind.Params, Scratch);
-        Outer.PseudoGradient(Scratch, Scratch);
-        TensorPrimitives.Add(Scratch, _residual, Scratch);
+        replica.CopyTo(StateKind.Params, _outgoing);
+        Outer.PseudoGradient(_outgoing, _outgoing);
+        TensorPrimitives.Add(_outgoing, _residual, _outgoing);
         Array.Clear(_residual);
-        long wire = await Collective.AllReduceMeanFedBackAsync(Scratch, _residual, cancellationToken);
-        RecordExchange(wire, (StateKind.PseudoGrad, PayloadBytes));
-        Outer.Step(Scratch);
-        replica.CopyFrom(StateKind.Params, Outer.Anchor);
+        long wire = 0;
+        return new SyncRound(
+            async () => wire = await Collective.AllReduceMeanFedBackAsync(_outgoing, _residual, cancellationToken),
+            () =>
+            {
+                RecordExchange(wire, (StateKind.PseudoGrad, PayloadBytes));
+                Outer.Step(_outgoing);
+            },
+            [(StateKind.Params, Outer.Anchor)]);
     }
 }

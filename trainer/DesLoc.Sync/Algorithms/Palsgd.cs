@@ -17,7 +17,8 @@ namespace DesLoc.Sync.Algorithms;
 /// of (seed, rank, local step), so a healed replica draws what it would have; exactly one outer step per H steps;
 /// a pseudo-sync step leaves the AdamW moments and their update count untouched; the anchor is a copy,
 /// never an alias of the parameters. A pseudo-sync step draws no batch: at equal steps PALSGD trains on about
-/// (1 − p) of the others' tokens, which a fair comparison has to make up.
+/// (1 − p) of the others' tokens, which a fair comparison has to make up. With overlap, a pseudo-sync step taken while a
+/// sync is in flight pulls toward the anchor of the last sync that landed.
 /// </remarks>
 public sealed class Palsgd(ICollective collective, int parameterCount, PalsgdSettings settings, ulong seed, int ddpWarmupSteps = 0)
     : OuterOptimizerStrategy(collective, parameterCount, settings.Period, settings.OuterLr, settings.OuterMomentum, ddpWarmupSteps)
@@ -53,11 +54,6 @@ public sealed class Palsgd(ICollective collective, int parameterCount, PalsgdSet
 
     protected override bool ExchangesAtLocal(long localStep, SyncPhase phase) => phase == SyncPhase.AfterStep && IsMultiple(localStep, OuterPeriod);
 
-    protected override async ValueTask SyncAfterStepAsync(long localStep, IReplicaState replica, CancellationToken cancellationToken)
-    {
-        if (IsMultiple(localStep, OuterPeriod))
-        {
-            await OuterStepAsync(replica, cancellationToken);
-        }
-    }
+    protected override SyncRound? BeginSync(long localStep, IReplicaState replica, CancellationToken cancellationToken) =>
+        IsMultiple(localStep, OuterPeriod) ? BeginOuterSync(replica, cancellationToken) : null;
 }

@@ -116,6 +116,11 @@ internal sealed class FaultTolerantGate(
                 return null;
             }
 
+            if (completed)
+            {
+                logger.RoundFailed(step, quorum.QuorumId, "a member did not complete it");
+            }
+
             // Someone did not complete the round: nobody keeps it. Restore and redo it with whoever is left,
             // keeping a period change that arrived with the abandoned quorum (every member keeps it alike).
             FailedRounds++;
@@ -198,11 +203,14 @@ internal sealed class FaultTolerantGate(
     /// <summary>The position of a worker waiting to regroup: the start of a step, before any of its exchanges.</summary>
     private const SyncPhase StepStart = (SyncPhase)QuorumCoordinator.StepStart;
 
-    public void StepCompleted(IGatedReplica replica, long step)
+    public void StepCompleted(IGatedReplica replica, long step) => StepsCompleted(replica, step, step);
+
+    /// <summary>A checkpoint due at any of the steps is written at the last: a sync was in flight at the others.</summary>
+    public void StepsCompleted(IGatedReplica replica, long first, long last)
     {
-        if (checkpoints is not null && checkpointEverySteps > 0 && step % checkpointEverySteps == 0)
+        if (checkpoints is not null && checkpointEverySteps > 0 && last / checkpointEverySteps > (first - 1) / checkpointEverySteps)
         {
-            SaveCheckpoint(replica, step);
+            SaveCheckpoint(replica, last);
         }
     }
 

@@ -30,6 +30,12 @@ internal interface ISyncGate
 
     /// <summary>Called after every completed step (checkpoints go here).</summary>
     void StepCompleted(IGatedReplica replica, long step);
+
+    /// <summary>
+    /// Called when steps <paramref name="first"/>..<paramref name="last"/> completed together (a sync was in flight over
+    /// them; one step when none was): the state is that of <paramref name="last"/>.
+    /// </summary>
+    void StepsCompleted(IGatedReplica replica, long first, long last) => StepCompleted(replica, last);
 }
 
 /// <summary>

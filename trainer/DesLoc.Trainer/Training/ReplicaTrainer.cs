@@ -57,6 +57,8 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
     private readonly WorkerPlace _place;
     private readonly float[]? _gradients;
     private long _batchesDrawn;
+    // The last step the current sync step's exchange trained through: the step itself, or the step its sync landed at.
+    private long _trainedThrough;
     // Set by a signal handler, read by the training loop and the gate's timers.
     private long _completedSteps;
     private double _recentLoss = double.NaN;
@@ -80,7 +82,13 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         _optimizer = new SyncableAdamW(_masterWeights?.Parameters ?? _model.parameters(), new AdamWSettings(training.Beta1, training.Beta2, 1e-8, training.WeightDecay));
         _replica = new TorchReplica(_optimizer);
         _strategy = strategyFactory?.Invoke(collective, _replica.ParameterCount)
-            ?? SyncStrategies.Create(spec.Algorithm, collective, _replica.Shapes, (ulong)training.Seed);
+            ?? SyncStrategies.Create(spec.Algorithm, collective, _replica.Shapes, (ulong)training.Seed, spec.Sync.OverlapSteps);
+        if (spec.Sync.OverlapSteps is not null && _place.FastTier is not null)
+        {
+            // The steps trained while a sync is in flight skip the gate, and with it the regrouping a lost sibling needs.
+            throw new ArgumentException("sync.overlapSteps needs workersPerReplica 1.", nameof(spec));
+        }
+
         _schedule = new LearningRateSchedule(training.LearningRate, training.WarmupSteps, training.Steps, training.MinLearningRateRatio);
         _inputs = new long[training.BatchSize * spec.Model.Context];
         _targets = new long[_inputs.Length];
@@ -160,12 +168,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
             switch (stage)
             {
                 case Stage.Compute:
-                    if (_periodChange is { } change && step >= change.SwitchStep)
-                    {
-                        _strategy.SetPeriods(change.Periods);
-                        _periodChange = null;
-                    }
-
+                    ApplyPeriodChangeAt(step);
                     stage = Compute(step);
                     break;
                 case Stage.FastTier:
@@ -217,6 +220,7 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
                     break;
                 case Stage.AfterStep:
                     ResumePoint? healedInStep;
+                    _trainedThrough = step;
                     try
                     {
                         healedInStep = await ExchangeAsync(gate, step, SyncPhase.AfterStep, stopping, cancellationToken);
@@ -235,14 +239,16 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
                         break;
                     }
 
-                    Interlocked.Exchange(ref _completedSteps, step);
-                    gate.StepCompleted(this, step);
-                    if (EvaluatesAt(step))
+                    long last = _trainedThrough;
+                    Interlocked.Exchange(ref _completedSteps, last);
+                    gate.StepsCompleted(this, step, last);
+                    // Steps trained while a sync was in flight were evaluated there.
+                    if (last == step && EvaluatesAt(step))
                     {
                         EvaluateAt(step);
                     }
 
-                    step++;
+                    step = last + 1;
                     stage = Stage.Compute;
                     break;
             }
@@ -366,7 +372,11 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         {
             Func<Task> exchange = phase == SyncPhase.AfterBackward
                 ? () => _strategy.AfterBackwardAsync(step, _replica, cancellationToken).AsTask()
-                : () => _strategy.AfterStepAsync(step, _replica, cancellationToken).AsTask();
+                : async () =>
+                {
+                    await _strategy.AfterStepAsync(step, _replica, cancellationToken);
+                    _trainedThrough = await TrainWhileInFlightAsync(step, cancellationToken);
+                };
             return _strategy.ExchangesAt(step, phase)
                 ? await gate.ExchangeAsync(this, step, phase, exchange, stopping, cancellationToken)
                 : await DirectGate.Instance.ExchangeAsync(this, step, phase, exchange, stopping, cancellationToken);
@@ -374,6 +384,81 @@ internal sealed class ReplicaTrainer : IGatedReplica, IDisposable
         finally
         {
             _syncClock.Stop();
+        }
+    }
+
+    /// <summary>
+    /// Trains on while the sync begun at <paramref name="step"/> is in flight (<c>sync.overlapSteps</c>), through the step
+    /// it lands at, and returns the last step trained (<paramref name="step"/> when nothing is in flight). It runs inside
+    /// the gate's exchange of <paramref name="step"/>: its round commits only once the sync landed, and a failure rolls the
+    /// replica back to <paramref name="step"/>, so the steps are trained again with the survivors and nothing of the
+    /// failed sync is kept. Nothing else exchanges meanwhile (a sync lands before the next begins: early, when a period
+    /// change brings the next sync closer, or at the last step); no snapshot or checkpoint is taken (the gate writes a
+    /// checkpoint due meanwhile at the landing step), and a stop waits for the landing. Only the wait at the landing counts
+    /// as sync time.
+    /// </summary>
+    private async Task<long> TrainWhileInFlightAsync(long step, CancellationToken cancellationToken)
+    {
+        if (_strategy.LandsAt is null)
+        {
+            return step;
+        }
+
+        _syncClock.Stop();
+        try
+        {
+            if (EvaluatesAt(step))
+            {
+                EvaluateAt(step);
+            }
+
+            while (_strategy.LandsAt is not null)
+            {
+                long next = step + 1;
+                if (next <= _spec.Training.Steps)
+                {
+                    ApplyPeriodChangeAt(next);
+                }
+
+                if (next > _spec.Training.Steps || _strategy.ExchangesAt(next, SyncPhase.AfterBackward) || _strategy.ExchangesAt(next, SyncPhase.AfterStep))
+                {
+                    _syncClock.Start();
+                    await _strategy.LandAsync(_replica, cancellationToken);
+                    _syncClock.Stop();
+                    break;
+                }
+
+                step = next;
+                if (Compute(step) == Stage.AfterBackward)
+                {
+                    await _strategy.AfterBackwardAsync(step, _replica, cancellationToken);
+                    OptimizerStepAt(step);
+                }
+
+                _syncClock.Start();
+                await _strategy.AfterStepAsync(step, _replica, cancellationToken);
+                _syncClock.Stop();
+                Interlocked.Exchange(ref _completedSteps, step);
+                if (EvaluatesAt(step))
+                {
+                    EvaluateAt(step);
+                }
+            }
+
+            return step;
+        }
+        finally
+        {
+            _syncClock.Start();
+        }
+    }
+
+    private void ApplyPeriodChangeAt(long step)
+    {
+        if (_periodChange is { } change && step >= change.SwitchStep)
+        {
+            _strategy.SetPeriods(change.Periods);
+            _periodChange = null;
         }
     }
 
