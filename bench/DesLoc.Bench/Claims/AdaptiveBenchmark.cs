@@ -6,7 +6,6 @@ using DesLoc.Operator.Api.Resources;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Algorithms;
 using DesLoc.Sync.State;
-using DesLoc.Trainer.Preparation;
 using DesLoc.Trainer.Training;
 using static TorchSharp.torch;
 
@@ -23,9 +22,6 @@ namespace DesLoc.Bench.Claims;
 internal static class AdaptiveBenchmark
 {
     private static readonly CultureInfo s_text = CultureInfo.InvariantCulture;
-
-    // Student t quantiles (two-sided 95 %) for n − 1 degrees of freedom.
-    private static readonly double[] s_t95 = [double.NaN, 12.706, 4.303, 3.182, 2.776, 2.571];
 
     private const double ComputeSeconds = 0.05;
     private const double FastModelSeconds = 0.04;   // one model's payload on the fast link: Kx = 4 (12, 24) starts inside the band
@@ -44,17 +40,8 @@ internal static class AdaptiveBenchmark
         int steps = args.Length > 1 ? int.Parse(args[1], s_text) : 512;
         int seeds = args.Length > 2 ? int.Parse(args[2], s_text) : 2;
         string output = args.Length > 3 ? args[3] : "bench/results/adaptive.md";
-        string corpus = Path.GetFullPath(Path.Combine("..", "shared", "data", "tinyshakespeare.txt"));
-        if (!File.Exists(corpus))
-        {
-            throw new FileNotFoundException($"tiny Shakespeare is read from {corpus} (../shared/data beside the repository).");
-        }
-
-        set_num_threads(1);
-        string dataset = Directory.CreateTempSubdirectory("desloc-adaptive-").FullName;
-        PrepareResult prepared = await DatasetPreparer.RunAsync(
-            new PrepareRequest([corpus], Path.Combine(dataset, "bytes"), TokenizerNames.Bytes), new PrepareProgress(), CancellationToken.None);
-        string shards = Path.GetDirectoryName(prepared.ManifestPath)!;
+        using TinyShakespeare shakespeare = await TinyShakespeare.PrepareBytesAsync();
+        string shards = shakespeare.Shards;
 
         string[] policies = [AdaptiveSyncSpec.Theory, AdaptiveSyncSpec.Uniform];
         var runs = new Dictionary<(string Policy, int Seed), Run>();
@@ -119,7 +106,6 @@ internal static class AdaptiveBenchmark
         table.AppendLine("Plot: `adaptive.png` (held-out loss against bytes, seed 1).");
         await ResultsFile.WriteAsync(output, "Adaptive sync after a link drop: theory against uniform at equal bytes",
             string.Create(s_text, $"bash bench/adaptive.sh {steps} {seeds}"), table.ToString());
-        Directory.Delete(dataset, recursive: true);
         return 0;
     }
 
@@ -269,16 +255,5 @@ internal static class AdaptiveBenchmark
     private static string Show(IReadOnlyDictionary<string, int>? periods) =>
         periods is null ? "(4, 12, 24)" : string.Create(s_text, $"({periods["params"]}, {periods["m1"]}, {periods["m2"]})");
 
-    private static string Interval(double[] values)
-    {
-        double mean = values.Average();
-        if (values.Length < 2)
-        {
-            return string.Create(s_text, $"{mean:0.0000}");
-        }
-
-        double sd = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
-        double t = values.Length < s_t95.Length ? s_t95[values.Length - 1] : 1.96;
-        return string.Create(s_text, $"{mean:0.0000} ± {t * sd / Math.Sqrt(values.Length):0.0000}");
-    }
+    private static string Interval(double[] values) => Bench.Interval.Of(values).Plain();
 }

@@ -17,24 +17,13 @@ internal static class ShakespeareBenchmark
 {
     private static readonly CultureInfo s_text = CultureInfo.InvariantCulture;
 
-    // Student t quantiles (two-sided 95 %) for n − 1 degrees of freedom.
-    private static readonly double[] s_t95 = [double.NaN, 12.706, 4.303, 3.182, 2.776, 2.571];
-
     public static async Task<int> RunAsync(string[] args)
     {
         int steps = args.Length > 1 ? int.Parse(args[1], s_text) : 768;   // a multiple of Kv: every method ends on a sync of all its state
         int seeds = args.Length > 2 ? int.Parse(args[2], s_text) : 5;
         string output = args.Length > 3 ? args[3] : "bench/results/shakespeare.md";
-        string corpus = Path.GetFullPath(Path.Combine("..", "shared", "data", "tinyshakespeare.txt"));
-        if (!File.Exists(corpus))
-        {
-            throw new FileNotFoundException($"tiny Shakespeare is read from {corpus} (../shared/data beside the repository); get it from the char-rnn or nanoGPT repositories.");
-        }
-
-        set_num_threads(1);
-        string dataset = Directory.CreateTempSubdirectory("desloc-shakespeare-").FullName;
-        PrepareResult prepared = await DatasetPreparer.RunAsync(
-            new PrepareRequest([corpus], Path.Combine(dataset, "bytes"), TokenizerNames.Bytes), new PrepareProgress(), CancellationToken.None);
+        using TinyShakespeare shakespeare = await TinyShakespeare.PrepareBytesAsync();
+        PrepareResult prepared = shakespeare.Prepared;
 
         var methods = new (string Name, int Replicas, AlgorithmSpec Algorithm)[]
         {
@@ -49,7 +38,7 @@ internal static class ShakespeareBenchmark
         {
             foreach ((string name, int replicas, AlgorithmSpec algorithm) in methods)
             {
-                JobSpec spec = Spec(Path.GetDirectoryName(prepared.ManifestPath)!, replicas, algorithm, steps, seed);
+                JobSpec spec = Spec(shakespeare.Shards, replicas, algorithm, steps, seed);
                 using var job = new InProcessJob(spec, CPU);
                 JobResult result = await job.RunAsync(CancellationToken.None);
                 (losses.TryGetValue(name, out var list) ? list : losses[name] = []).Add(result.MeanEvalLoss);
@@ -79,7 +68,6 @@ internal static class ShakespeareBenchmark
         table.AppendLine();
         table.AppendLine("Intervals: mean ± t(0.975, n−1)·s/√n over seeds; the gap pairs each seed's run with DDP's of the same seed (same initial model).");
         await ResultsFile.WriteAsync(output, "Validation loss on tiny Shakespeare at equal tokens", string.Create(s_text, $"bash bench/shakespeare.sh {steps} {seeds}"), table.ToString());
-        Directory.Delete(dataset, recursive: true);
         return 0;
     }
 
@@ -98,16 +86,5 @@ internal static class ShakespeareBenchmark
         Algorithm = algorithm,
     };
 
-    private static string Interval(double[] values)
-    {
-        double mean = values.Average();
-        if (values.Length < 2)
-        {
-            return string.Create(s_text, $"{mean:0.0000}");
-        }
-
-        double sd = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
-        double t = values.Length < s_t95.Length ? s_t95[values.Length - 1] : 1.96;
-        return string.Create(s_text, $"{mean:0.0000} ± {t * sd / Math.Sqrt(values.Length):0.0000}");
-    }
+    private static string Interval(double[] values) => Bench.Interval.Of(values).Plain();
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using DesLoc.Trainer.Preparation;
 using DesLoc.Trainer.Training;
 using static TorchSharp.torch;
 
@@ -44,16 +43,13 @@ internal static class FairComparisonBenchmark
         set_num_threads(1);
         var clock = Stopwatch.StartNew();
 
-        string corpus = Path.GetFullPath(Path.Combine("..", "shared", "data", "tinyshakespeare.txt"));
-        string dataset = Directory.CreateTempSubdirectory("desloc-claims-").FullName;
-        PrepareResult prepared = await DatasetPreparer.RunAsync(
-            new PrepareRequest([corpus], Path.Combine(dataset, "bytes"), TokenizerNames.Bytes), new PrepareProgress(), CancellationToken.None);
+        using TinyShakespeare shakespeare = await TinyShakespeare.PrepareBytesAsync();
 
         Source[] sources =
         [
             new("synthetic", new DataSpec { Synthetic = new SyntheticSpec { Vocab = 32, Order = 2 } },
                 new ModelSpec { Layers = 1, Dim = 32, Heads = 2, Context = 32 }, BatchSize: 16),
-            new("tiny Shakespeare (bytes)", new DataSpec { Shards = Path.GetDirectoryName(prepared.ManifestPath)!, Tokenizer = TokenizerNames.Bytes },
+            new("tiny Shakespeare (bytes)", new DataSpec { Shards = shakespeare.Shards, Tokenizer = TokenizerNames.Bytes },
                 new ModelSpec { Type = ModelSpec.Llama, Layers = 1, Dim = 32, Heads = 2, Context = 32 }, BatchSize: 16),
         ];
 
@@ -120,7 +116,6 @@ internal static class FairComparisonBenchmark
             """);
         await ResultsFile.WriteAsync(output, "The papers' claims, measured: tuned, seeded, at equal tokens",
             Arm.F($"bash bench/claims.sh {localSteps} {seeds}"), intro + "\n" + report);
-        Directory.Delete(dataset, recursive: true);
         return 0;
     }
 

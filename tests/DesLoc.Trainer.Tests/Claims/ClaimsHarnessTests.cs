@@ -1,3 +1,4 @@
+using DesLoc.Bench;
 using DesLoc.Bench.Fair;
 using DesLoc.Sync.Accounting;
 using DesLoc.Sync.Algorithms;

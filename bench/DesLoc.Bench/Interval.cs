@@ -1,6 +1,8 @@
-namespace DesLoc.Bench.Fair;
+using System.Globalization;
 
-/// <summary>A mean with its two-sided 95 % Student-t interval over a handful of seeds.</summary>
+namespace DesLoc.Bench;
+
+/// <summary>A mean with its two-sided 95 % Student-t interval over a handful of seeds: every table's intervals.</summary>
 internal readonly record struct Interval(double Mean, double HalfWidth, int Count)
 {
     // t(0.975, n − 1) for n = 1..6.
@@ -29,9 +31,17 @@ internal readonly record struct Interval(double Mean, double HalfWidth, int Coun
     /// <summary>Whether the whole interval lies inside ±margin (equivalence at that margin).</summary>
     public bool Inside(double margin) => Low > -margin && High < margin;
 
+    /// <summary>"mean ± half-width", unsigned (a loss).</summary>
+    public string Plain() => double.IsNaN(HalfWidth)
+        ? string.Create(CultureInfo.InvariantCulture, $"{Mean:0.0000}")
+        : string.Create(CultureInfo.InvariantCulture, $"{Mean:0.0000} ± {HalfWidth:0.0000}");
+
+    /// <summary>"±mean ± half-width", signed (a difference).</summary>
     public override string ToString()
     {
         double mean = Math.Round(Mean, 4);   // so that a tiny negative prints as 0.0000, not -+0.0000
-        return double.IsNaN(HalfWidth) ? Arm.F($"{mean:+0.0000;-0.0000;0.0000}") : Arm.F($"{mean:+0.0000;-0.0000;0.0000} ± {HalfWidth:0.0000}");
+        return double.IsNaN(HalfWidth)
+            ? string.Create(CultureInfo.InvariantCulture, $"{mean:+0.0000;-0.0000;0.0000}")
+            : string.Create(CultureInfo.InvariantCulture, $"{mean:+0.0000;-0.0000;0.0000} ± {HalfWidth:0.0000}");
     }
 }
