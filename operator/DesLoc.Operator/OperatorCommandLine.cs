@@ -3,6 +3,7 @@ using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using DesLoc.Operator.Reconciliation;
 
 namespace DesLoc.Operator;
 
@@ -110,6 +111,31 @@ internal static class OperatorCommandLine
         });
         return option;
     }
+
+    /// <summary>
+    /// A flag that takes labels, <c>key=value,key=value</c>; read it with <see cref="LabelsValue"/>. A pair without a
+    /// key or '=' is refused here, at start; the names themselves are left to the API server (Kubernetes' label syntax).
+    /// </summary>
+    public static Option<string> Labels(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "LABELS",
+        Validators =
+        {
+            result =>
+            {
+                string? value = result.GetValueOrDefault<string>();
+                if (OperatorPeer.ParseLabels(value) is null)
+                {
+                    result.AddError($"{name} takes labels as key=value pairs separated by commas, not '{value}'.");
+                }
+            },
+        },
+    };
+
+    /// <summary>The labels of a <see cref="Labels"/> flag; none when it is not given.</summary>
+    public static IReadOnlyDictionary<string, string> LabelsValue(ParseResult parsed, Option<string> option) =>
+        OperatorPeer.ParseLabels(parsed.GetValue(option)) ?? new Dictionary<string, string>();
 
     /// <summary>
     /// A true/false flag: bare, <c>--name=false</c> or <c>--name false</c>. Its value is text so that a malformed

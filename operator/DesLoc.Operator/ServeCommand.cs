@@ -46,12 +46,14 @@ internal static class ServeCommand
         HelpName = "URL",
     };
 
-    private static readonly Option<string> s_operatorPodLabels = new("--operator-pod-labels")
-    {
-        Description = "Labels of this operator's pods (key=value,...), which each job's NetworkPolicy admits to the trainer ports, with the namespace $POD_NAMESPACE (default: every pod of that namespace).",
-        HelpName = "LABELS",
-        Validators = { result => { if (OperatorPeer.ParseLabels(result.GetValueOrDefault<string>()) is null) { result.AddError("--operator-pod-labels must be key=value pairs separated by commas."); } } },
-    };
+    private static readonly Option<string> s_operatorPodLabels = OperatorCommandLine.Labels("--operator-pod-labels",
+        "Labels of this operator's pods (key=value,...), which each job's NetworkPolicy admits to the trainer ports, with the namespace $POD_NAMESPACE (default: every pod of that namespace).");
+
+    private static readonly Option<string> s_scraperNamespaceLabels = OperatorCommandLine.Labels("--metrics-scraper-namespace-labels",
+        "Labels of the namespaces (key=value,...) whose pods each job's NetworkPolicy also admits to the trainers' metrics port only, e.g. Prometheus's (default: none).");
+
+    private static readonly Option<string> s_scraperPodLabels = OperatorCommandLine.Labels("--metrics-scraper-pod-labels",
+        "Labels of the pods (key=value,...) each job's NetworkPolicy also admits to the trainers' metrics port only; without --metrics-scraper-namespace-labels, in the job's own namespace (default: none).");
 
     public static Command Command { get; } = Build();
 
@@ -69,7 +71,10 @@ internal static class ServeCommand
             Identity = parsed.GetValue(s_identity) ?? Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName,
             OperatorPeer = new OperatorPeer(
                 Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default",
-                OperatorPeer.ParseLabels(parsed.GetValue(s_operatorPodLabels)) ?? new Dictionary<string, string>()),
+                OperatorCommandLine.LabelsValue(parsed, s_operatorPodLabels)),
+            MetricsScraper = new MetricsScraperPeer(
+                OperatorCommandLine.LabelsValue(parsed, s_scraperNamespaceLabels),
+                OperatorCommandLine.LabelsValue(parsed, s_scraperPodLabels)),
         },
         parsed.GetValue(s_metricsPort),
         parsed.GetValue(s_server));
@@ -79,6 +84,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Reconcile LowCommJobs on the cluster.")
         {
             s_namespace, s_metricsPort, s_leaderElection, s_leaseNamespace, s_identity, s_workers, s_server, s_operatorPodLabels,
+            s_scraperNamespaceLabels, s_scraperPodLabels,
         };
         command.SetAction((parsed, _) => RunAsync(Read(parsed)));
         return command;

@@ -36,13 +36,18 @@ app.kubernetes.io/name: {{ include "desloc-operator.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
-{{/* The selector labels as key=value,key=value: what each job's NetworkPolicy admits (--operator-pod-labels). */}}
-{{- define "desloc-operator.selectorLabelPairs" -}}
+{{/* A map of labels as key=value,key=value (keys in order): the form of the operator's label flags. */}}
+{{- define "desloc-operator.labelPairs" -}}
 {{- $pairs := list -}}
-{{- range $key, $value := include "desloc-operator.selectorLabels" . | fromYaml -}}
-{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- range $key, $value := . -}}
+{{- $pairs = append $pairs (printf "%s=%v" $key $value) -}}
 {{- end -}}
 {{- join "," $pairs -}}
+{{- end -}}
+
+{{/* The selector labels as key=value,key=value: what each job's NetworkPolicy admits (--operator-pod-labels). */}}
+{{- define "desloc-operator.selectorLabelPairs" -}}
+{{- include "desloc-operator.labelPairs" (include "desloc-operator.selectorLabels" . | fromYaml) -}}
 {{- end -}}
 
 {{- define "desloc-operator.serviceAccountName" -}}

@@ -12,9 +12,11 @@ namespace DesLoc.Operator.Controllers;
 /// The thin, impure half of reconciliation: asks <see cref="JobReconciler"/> for a plan and carries it out through a
 /// backend, writing the status only when it changed. A pod the API server refuses is recorded in the status and as an
 /// Event (<see cref="JobReconciler.AfterCreation"/>), and the reconcile then fails so that the work queue backs off.
-/// A job's NetworkPolicy admits <paramref name="operatorPeer"/>; without one (a local run: loopback has no policies) none is made.
+/// A job's NetworkPolicy admits <paramref name="operatorPeer"/> (and <paramref name="metricsScraper"/> to the metrics port);
+/// without an operator peer (a local run: loopback has no policies) none is made.
 /// </summary>
-public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics = null, ITrainerControl? trainers = null, OperatorPeer? operatorPeer = null)
+public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics = null, ITrainerControl? trainers = null, OperatorPeer? operatorPeer = null,
+    MetricsScraperPeer? metricsScraper = null)
 {
     public async Task<ReconcilePlan> ReconcileAsync(JobObservation observed, ReplicaLayout layout, CancellationToken cancellation)
     {
@@ -36,7 +38,7 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
 
             if (plan.CreateNetworkPolicy && operatorPeer is not null)
             {
-                await backend.CreateNetworkPolicyAsync(DesiredObjects.NetworkPolicy(job, operatorPeer), cancellation);
+                await backend.CreateNetworkPolicyAsync(DesiredObjects.NetworkPolicy(job, operatorPeer, metricsScraper), cancellation);
             }
 
             // Pods are independent of each other: a job's replicas are created (or deleted) in parallel.

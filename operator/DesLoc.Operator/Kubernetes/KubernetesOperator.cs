@@ -52,6 +52,9 @@ public sealed record OperatorOptions
 
     /// <summary>Who each job's NetworkPolicy admits besides the job's pods: this operator's pods (its namespace and labels).</summary>
     public OperatorPeer OperatorPeer { get; init; } = new("default", new Dictionary<string, string>());
+
+    /// <summary>Who each job's NetworkPolicy also admits to the trainers' metrics port (a Prometheus); none by default.</summary>
+    public MetricsScraperPeer MetricsScraper { get; init; } = MetricsScraperPeer.None;
 }
 
 /// <summary>
@@ -101,7 +104,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         var secrets = new ResourceCache<V1Secret>(KubernetesSources.Secrets(client, options.Namespace, managed), logger);
         var policies = new ResourceCache<V1NetworkPolicy>(KubernetesSources.NetworkPolicies(client, options.Namespace, managed), logger);
         var backend = new KubernetesBackend(client, events, expectations, services, secrets, policies);
-        var controller = new JobController(backend, metrics, monitor, options.OperatorPeer);
+        var controller = new JobController(backend, metrics, monitor, options.OperatorPeer, options.MetricsScraper);
         jobs.Changed += change =>
         {
             if (change.New is null && change.Old is { } deleted)

@@ -11,7 +11,8 @@ namespace DesLoc.Operator.Reconciliation;
 /// <summary>
 /// The children a job should have, as pure functions of its spec: one pod per worker (W per replica) built from the template with
 /// the trainer's environment contract and the job's placement, a headless Service, a Secret with the job's token, TLS
-/// material and trainer config, and a NetworkPolicy that admits the trainer ports from the job's pods and the operator only.
+/// material and trainer config, and a NetworkPolicy that admits the trainer ports from the job's pods and the operator only
+/// (and, when one is named, the metrics port from a metrics scraper).
 /// Every child carries the job's labels and a controller owner reference, so deleting the job deletes them. Pods pass
 /// Pod Security <c>restricted</c> unless the template says otherwise, mount no service-account token (the trainer
 /// never calls the API server), and hand the trainer's last words to the pod status.
@@ -245,12 +246,51 @@ public static class DesiredObjects
 
     /// <summary>
     /// Ingress to the job's pods on the trainer ports (gRPC, data, metrics) from the job's own pods and from the
-    /// operator's pods only; every other ingress to them is denied. Egress is left alone.
+    /// operator's pods, and on the metrics port alone from <paramref name="metricsScraper"/> when one is named; every
+    /// other ingress to them is denied. Egress is left alone.
     /// </summary>
-    public static V1NetworkPolicy NetworkPolicy(LowCommJob job, OperatorPeer operatorPeer)
+    public static V1NetworkPolicy NetworkPolicy(LowCommJob job, OperatorPeer operatorPeer, MetricsScraperPeer? metricsScraper = null)
     {
         ArgumentNullException.ThrowIfNull(operatorPeer);
         var own = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [JobNames.JobLabel] = job.Metadata.Name } };
+        List<V1NetworkPolicyIngressRule> ingress =
+        [
+            new V1NetworkPolicyIngressRule
+            {
+                FromProperty =
+                [
+                    new V1NetworkPolicyPeer { PodSelector = own },
+                    new V1NetworkPolicyPeer
+                    {
+                        NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [OperatorPeer.NamespaceNameLabel] = operatorPeer.Namespace } },
+                        PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(operatorPeer.PodLabels) },
+                    },
+                ],
+                Ports =
+                [
+                    new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultGrpcPort },
+                    new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultGrpcPort + 1 },
+                    new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultMetricsPort },
+                ],
+            },
+        ];
+        if (metricsScraper is { IsNone: false })
+        {
+            // A rule of its own, so the scraper reaches /metrics only: never the gRPC control plane or the data plane.
+            ingress.Add(new V1NetworkPolicyIngressRule
+            {
+                FromProperty =
+                [
+                    new V1NetworkPolicyPeer
+                    {
+                        NamespaceSelector = metricsScraper.NamespaceLabels.Count == 0 ? null : new V1LabelSelector { MatchLabels = new Dictionary<string, string>(metricsScraper.NamespaceLabels) },
+                        PodSelector = metricsScraper.PodLabels.Count == 0 ? null : new V1LabelSelector { MatchLabels = new Dictionary<string, string>(metricsScraper.PodLabels) },
+                    },
+                ],
+                Ports = [new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultMetricsPort }],
+            });
+        }
+
         return new V1NetworkPolicy
         {
             ApiVersion = "networking.k8s.io/v1",
@@ -260,27 +300,7 @@ public static class DesiredObjects
             {
                 PodSelector = own,
                 PolicyTypes = ["Ingress"],
-                Ingress =
-                [
-                    new V1NetworkPolicyIngressRule
-                    {
-                        FromProperty =
-                        [
-                            new V1NetworkPolicyPeer { PodSelector = own },
-                            new V1NetworkPolicyPeer
-                            {
-                                NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [OperatorPeer.NamespaceNameLabel] = operatorPeer.Namespace } },
-                                PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(operatorPeer.PodLabels) },
-                            },
-                        ],
-                        Ports =
-                        [
-                            new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultGrpcPort },
-                            new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultGrpcPort + 1 },
-                            new V1NetworkPolicyPort { Protocol = "TCP", Port = TrainerEnvironment.DefaultMetricsPort },
-                        ],
-                    },
-                ],
+                Ingress = ingress,
             },
         };
     }

@@ -97,6 +97,10 @@ public sealed partial class ChartTemplateTests
         Assert.Contains("{{- include \"desloc-operator.selectorLabels\" . | nindent 6 }}", template);
         // Each job's NetworkPolicy admits the operator by the same selector labels.
         Assert.Contains("- --operator-pod-labels={{ include \"desloc-operator.selectorLabelPairs\" . }}", File.ReadAllText(RepoFiles.Chart("templates", "deployment.yaml")));
+        // ... and a metrics scraper only when one is named (empty by default: nobody else).
+        Assert.Contains("{{- with .Values.trainerMetricsScraper.podLabels }}\n            - --metrics-scraper-pod-labels={{ include \"desloc-operator.labelPairs\" . }}",
+            File.ReadAllText(RepoFiles.Chart("templates", "deployment.yaml")));
+        Assert.Empty(RepoFiles.YamlFile(RepoFiles.Chart("values.yaml"))["trainerMetricsScraper"]!["namespaceLabels"]!.AsObject());
         Assert.Contains("include \"desloc-operator.selectorLabels\" . | fromYaml", File.ReadAllText(RepoFiles.Chart("templates", "_helpers.tpl")));
     }
 

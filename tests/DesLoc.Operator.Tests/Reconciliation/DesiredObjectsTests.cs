@@ -66,6 +66,45 @@ public sealed class DesiredObjectsTests
     }
 
     [Fact]
+    public void NetworkPolicy_AdmitsNoMetricsScraper_ByDefault()
+    {
+        LowCommJob job = Jobs.New();
+        var operatorPeer = new OperatorPeer("desloc-system", new Dictionary<string, string>());
+
+        Assert.Single(DesiredObjects.NetworkPolicy(job, operatorPeer).Spec.Ingress);
+        Assert.Single(DesiredObjects.NetworkPolicy(job, operatorPeer, MetricsScraperPeer.None).Spec.Ingress);
+        Assert.True(ServeCommand.Read(OperatorCommandLine.Parse(["serve"])).Options.MetricsScraper.IsNone);
+    }
+
+    [Fact]
+    public void NetworkPolicy_AdmitsTheMetricsScraper_ToTheMetricsPortOnly_WithTheGivenSelectors()
+    {
+        LowCommJob job = Jobs.New();
+        var operatorPeer = new OperatorPeer("desloc-system", new Dictionary<string, string>());
+        MetricsScraperPeer scraper = ServeCommand.Read(OperatorCommandLine.Parse(["serve",
+            "--metrics-scraper-namespace-labels", "kubernetes.io/metadata.name=monitoring",
+            "--metrics-scraper-pod-labels=app.kubernetes.io/name=prometheus,app.kubernetes.io/instance=k8s"])).Options.MetricsScraper;
+
+        V1NetworkPolicy policy = DesiredObjects.NetworkPolicy(job, operatorPeer, scraper);
+
+        Assert.Equal(2, policy.Spec.Ingress.Count);
+        Assert.Equal(3, policy.Spec.Ingress[0].Ports.Count); // the job's and the operator's rule is unchanged
+        V1NetworkPolicyIngressRule rule = policy.Spec.Ingress[1];
+        Assert.Equal(["TCP:9400"], rule.Ports.Select(p => $"{p.Protocol}:{p.Port}"));
+        V1NetworkPolicyPeer peer = Assert.Single(rule.FromProperty);
+        Assert.Equal(new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "monitoring" }, peer.NamespaceSelector.MatchLabels);
+        Assert.Equal(new Dictionary<string, string> { ["app.kubernetes.io/name"] = "prometheus", ["app.kubernetes.io/instance"] = "k8s" }, peer.PodSelector.MatchLabels);
+        // The metrics port is the one the trainer serves /metrics on.
+        Assert.Equal(9400, DesiredObjects.Pod(job, 0, Jobs.Layout, 0).Spec.Containers[0].Ports.Single(p => p.Name == "metrics").ContainerPort);
+
+        // One selector alone leaves the other out: a whole namespace, or those pods in the job's own namespace.
+        V1NetworkPolicyPeer namespaceOnly = DesiredObjects.NetworkPolicy(job, operatorPeer, scraper with { PodLabels = new Dictionary<string, string>() }).Spec.Ingress[1].FromProperty.Single();
+        V1NetworkPolicyPeer podsOnly = DesiredObjects.NetworkPolicy(job, operatorPeer, scraper with { NamespaceLabels = new Dictionary<string, string>() }).Spec.Ingress[1].FromProperty.Single();
+        Assert.Equal((true, false), (namespaceOnly.NamespaceSelector is not null, namespaceOnly.PodSelector is not null));
+        Assert.Equal((false, true), (podsOnly.NamespaceSelector is not null, podsOnly.PodSelector is not null));
+    }
+
+    [Fact]
     public void OperatorPodLabels_ParseFromTheFlag_AndRefuseMalformedPairs()
     {
         Assert.Equal(new Dictionary<string, string> { ["a"] = "b", ["c/d"] = "e" }, OperatorPeer.ParseLabels("a=b, c/d=e"));

@@ -43,7 +43,10 @@ public sealed class ServeCommandLineTests
     [InlineData(new[] { "--metrics-port=http" }, "--metrics-port takes a positive whole number, not 'http'.")]
     [InlineData(new[] { "--leader-election", "maybe" }, "--leader-election takes true or false, not 'maybe'.")]
     [InlineData(new[] { "--namespace" }, "'--namespace'")]
-    [InlineData(new[] { "--leader-elect" }, "Unknown flag --leader-elect; known: --namespace, --metrics-port, --leader-election, --lease-namespace, --identity, --workers, --server, --operator-pod-labels.")]
+    [InlineData(new[] { "--leader-elect" }, "Unknown flag --leader-elect; known: --namespace, --metrics-port, --leader-election, --lease-namespace, --identity, --workers, --server, --operator-pod-labels, --metrics-scraper-namespace-labels, --metrics-scraper-pod-labels.")]
+    [InlineData(new[] { "--metrics-scraper-pod-labels", "app.kubernetes.io/name" }, "--metrics-scraper-pod-labels takes labels as key=value pairs separated by commas, not 'app.kubernetes.io/name'.")]
+    [InlineData(new[] { "--metrics-scraper-namespace-labels=a=b,=monitoring" }, "--metrics-scraper-namespace-labels takes labels as key=value pairs separated by commas, not 'a=b,=monitoring'.")]
+    [InlineData(new[] { "--operator-pod-labels", "app" }, "--operator-pod-labels takes labels as key=value pairs separated by commas, not 'app'.")]
     [InlineData(new[] { "--workers", "2", "extra" }, "Unexpected argument 'extra'.")]
     public async Task InvokeAsync_MalformedServeCommandLine_Exits2WithTheFlagNamedAndNoStackTrace(string[] flags, string message)
     {
