@@ -18,6 +18,7 @@ internal static class Program
     {
         "transport" => await Transport.TransportBenchmark.RunAsync(args),
         "allreduce-worker" => await Transport.AllReduceWorker.RunAsync(args),
+        "delay-line" => Transport.DelayLine.Run(args),
         "operator" => await Operator.OperatorBenchmark.RunAsync(args),
         "slow-links" => await Claims.SlowLinksBenchmark.RunAsync(args),
         "adaptive" => await Claims.AdaptiveBenchmark.RunAsync(args),

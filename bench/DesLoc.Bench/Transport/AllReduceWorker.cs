@@ -14,8 +14,9 @@ using Microsoft.AspNetCore.Builder;
 namespace DesLoc.Bench.Transport;
 
 /// <summary>
-/// One process of the all-reduce benchmark: <c>allreduce-worker socket|grpc|tcp RANK WORLD PORTS MIB REPEATS [STREAMS [TLS-DIRECTORY]]</c>
-/// (the socket data plane's connections per peer; the job's TLS files, cleartext without). Prints
+/// One process of the all-reduce benchmark: <c>allreduce-worker socket|grpc|tcp RANK WORLD ENDPOINTS MIB REPEATS [STREAMS [TLS-DIRECTORY]]</c>
+/// (each rank's address:port, comma-separated; the socket data plane's connections per peer; the job's TLS files,
+/// cleartext without). Prints
 /// <c>RESULT seconds,seconds,...</c> (one per timed all-reduce) after a warm-up round.
 /// </summary>
 internal static class AllReduceWorker
@@ -25,15 +26,15 @@ internal static class AllReduceWorker
         string transport = args[1];
         int rank = int.Parse(args[2], CultureInfo.InvariantCulture);
         int world = int.Parse(args[3], CultureInfo.InvariantCulture);
-        int[] ports = [.. args[4].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture))];
+        IPEndPoint[] endpoints = [.. args[4].Split(',').Select(IPEndPoint.Parse)];
         int floats = int.Parse(args[5], CultureInfo.InvariantCulture) * (1 << 20) / sizeof(float);
         int repeats = int.Parse(args[6], CultureInfo.InvariantCulture);
         int streams = args.Length > 7 ? int.Parse(args[7], CultureInfo.InvariantCulture) : 1;
         using JobTls? tls = args.Length > 8 ? JobTls.Load(args[8]) : null;
         float[] buffer = new float[floats];
         Func<Task> allReduce = transport == "tcp"
-            ? await TcpAsync(rank, world, ports, buffer)
-            : await DesLocAsync(transport, rank, world, ports, buffer, streams, tls);
+            ? await TcpAsync(rank, world, endpoints, buffer)
+            : await DesLocAsync(transport, rank, world, endpoints, buffer, streams, tls);
 
         await allReduce();   // warm-up (connections, JIT)
         var seconds = new List<double>();
@@ -51,16 +52,17 @@ internal static class AllReduceWorker
     }
 
     /// <summary>DesLoc's ring collective, over the gRPC link or the socket data plane (gRPC port + 1), with or without the job's TLS.</summary>
-    private static async Task<Func<Task>> DesLocAsync(string link, int rank, int world, int[] ports, float[] buffer, int streams, JobTls? tls)
+    private static async Task<Func<Task>> DesLocAsync(string link, int rank, int world, IPEndPoint[] endpoints, float[] buffer, int streams, JobTls? tls)
     {
         const string Token = "bench";
         var mailbox = new Mailbox();
-        WebApplication app = ReplicaServer.CreateBuilder(IPAddress.Loopback, ports[rank], Token, tls, mailbox, new NoEndpoint(rank)).Build();
+        IPEndPoint own = endpoints[rank];
+        WebApplication app = ReplicaServer.CreateBuilder(own.Address, own.Port, Token, tls, mailbox, new NoEndpoint(rank)).Build();
         ReplicaServer.MapServices(app);
         await app.StartAsync();
-        var peers = new PeerDirectory([.. ports.Select(p => $"127.0.0.1:{p}")], Token, tls);
+        var peers = new PeerDirectory([.. endpoints.Select(e => e.ToString())], Token, tls);
         IRingLink ringLink = link == "socket"
-            ? new SocketRingLink(rank, [.. ports.Select(p => ("127.0.0.1", p + 1))], new SocketDataPlane(IPAddress.Loopback, ports[rank] + 1, Token, tls, streams))
+            ? new SocketRingLink(rank, [.. endpoints.Select(e => (e.Address.ToString(), e.Port + 1))], new SocketDataPlane(own.Address, own.Port + 1, Token, tls, streams))
             : new GrpcRingLink(rank, peers, mailbox);
         var collective = new RingCollective(rank, world, ringLink, TimeSpan.FromMinutes(2));
         await WaitForPeersAsync(peers, world);
@@ -87,9 +89,9 @@ internal static class AllReduceWorker
     }
 
     /// <summary>The same ring (chunks, steps, mean) over plain sockets: the ceiling for the gRPC transport.</summary>
-    private static async Task<Func<Task>> TcpAsync(int rank, int world, int[] ports, float[] buffer)
+    private static async Task<Func<Task>> TcpAsync(int rank, int world, IPEndPoint[] endpoints, float[] buffer)
     {
-        var listener = new TcpListener(IPAddress.Loopback, ports[rank]);
+        var listener = new TcpListener(endpoints[rank]);
         listener.Start();
         Task<TcpClient> incoming = listener.AcceptTcpClientAsync();
         var outgoing = new TcpClient { NoDelay = true };
@@ -97,7 +99,7 @@ internal static class AllReduceWorker
         {
             try
             {
-                await outgoing.ConnectAsync(IPAddress.Loopback, ports[(rank + 1) % world]);
+                await outgoing.ConnectAsync(endpoints[(rank + 1) % world]);
                 break;
             }
             catch (SocketException)
