@@ -1,28 +1,23 @@
 #!/usr/bin/env bash
 # Two sites joined by an emulated wide-area link, for bench/transport.sh: network namespaces desloc-site-a (10.232.0.1)
-# and desloc-site-b (10.232.0.2), each with a TUN device wan0 whose packets bench/DesLoc.Bench's delay-line process
-# carries to the other site at RATE-MBIT after ONE-WAY-MS (this kernel has no netem). Needs root and a built bench.
+# and desloc-site-b (10.232.0.2), each with a TUN device wan0 whose packets the delay line (bench/delay-line.sh)
+# carries to the other site at RATE-MBIT after ONE-WAY-MS, with at most 50 ms of queue. Needs root.
 # Touches only what it creates. usage: bash bench/wan.sh up RATE-MBIT ONE-WAY-MS [MTU=1500] | down
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/delay-line.sh
 PIDFILE=/run/desloc-wan.pid
-BENCH=bench/DesLoc.Bench/bin/Release/net10.0/linux-x64/DesLoc.Bench.dll
 SITES=(a b)
 
 down() {
-  if [[ -f $PIDFILE ]]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; rm -f "$PIDFILE"; fi
+  delay_line_stop "$PIDFILE"
   for s in "${SITES[@]}"; do ip netns del "desloc-site-$s" 2>/dev/null || true; done
 }
 
 up() {
-  local rate=$1 delay=$2 mtu=${3:-1500} i=0 log
+  local rate=$1 delay=$2 mtu=${3:-1500} i=0
   down
-  log=$(mktemp)
-  # The queue holds at most 50 ms of link time, as a router's buffer would.
-  nohup dotnet "$BENCH" delay-line "$rate" "$delay" 50 desloc-wan-a=10.232.0.1 desloc-wan-b=10.232.0.2 >"$log" 2>&1 &
-  echo $! >"$PIDFILE"
-  for _ in $(seq 100); do grep -q READY "$log" && break; sleep 0.1; done
-  grep -q READY "$log" || { cat "$log" >&2; down; exit 1; }
+  delay_line_start "$PIDFILE" "$rate" "$delay" 50 desloc-wan-a=10.232.0.1 desloc-wan-b=10.232.0.2
   for s in "${SITES[@]}"; do
     i=$((i + 1))
     ip netns add "desloc-site-$s"

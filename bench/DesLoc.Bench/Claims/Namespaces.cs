@@ -12,7 +12,8 @@ internal static class Namespaces
         "0.0.0.0",
         rank => ["ip", "netns", "exec", string.Create(CultureInfo.InvariantCulture, $"desloc-r{rank}")]);
 
-    public static bool Present() => File.Exists("/run/netns/desloc-r0") && File.Exists("/run/netns/desloc-hub");
+    /// <summary>Whether bench/netns.sh is up, bridged or behind the delay line: the first replica's namespace and the host's way in.</summary>
+    public static bool Present() => File.Exists("/run/netns/desloc-r0") && Directory.Exists("/sys/class/net/desloc-op");
 
     /// <summary>Shapes every replica's outgoing link to <paramref name="rate"/> (tc syntax: 1gbit, 50mbit).</summary>
     public static async Task SetRateAsync(string rate)

@@ -21,11 +21,25 @@ internal static class SlowLinksBenchmark
     {
         int steps = int.Parse(args[1], s_text);
         string output = args[2];
-        // --overlap D adds DES-LOC and DiLoCo rows whose syncs stay in flight for D steps (sync.overlapSteps).
-        int overlapAt = Array.IndexOf(args, "--overlap");
-        int? overlap = overlapAt > 2 ? int.Parse(args[overlapAt + 1], s_text) : null;
-        string[] rest = overlapAt > 2 ? [.. args[3..overlapAt], .. args[(overlapAt + 2)..]] : args[3..];
-        string[] rates = rest.Length > 0 ? rest : ["1gbit", "50mbit", "10mbit"];
+        // --overlap D adds DES-LOC and DiLoCo rows whose syncs stay in flight for D steps (sync.overlapSteps);
+        // --delay MS says the namespaces are behind the delay line with that one-way time (bench/netns.sh up MS).
+        var options = new Dictionary<string, int>();
+        var rest = new List<string>();
+        for (int i = 3; i < args.Length; i++)
+        {
+            if (args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                options[args[i]] = int.Parse(args[++i], s_text);
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
+
+        int? overlap = options.TryGetValue("--overlap", out int inFlightSteps) ? inFlightSteps : null;
+        int? delay = options.TryGetValue("--delay", out int oneWay) ? oneWay : null;
+        string[] rates = rest.Count > 0 ? [.. rest] : ["1gbit", "50mbit", "10mbit"];
         if (!Namespaces.Present())
         {
             Console.Error.WriteLine("No desloc-r* namespaces: run bench/slow-links.sh (as root).");
@@ -33,8 +47,8 @@ internal static class SlowLinksBenchmark
         }
 
         Workload workload = LinkWorkload(steps);
-        Method[] methods = overlap is { } delay
-            ? [Method.Ddp(), Method.DesLoc(16), Method.DesLoc(16).Overlapped(delay), Method.DiLoCo(16), Method.DiLoCo(16).Overlapped(delay), Method.Palsgd(16)]
+        Method[] methods = overlap is { } inFlight
+            ? [Method.Ddp(), Method.DesLoc(16), Method.DesLoc(16).Overlapped(inFlight), Method.DiLoCo(16), Method.DiLoCo(16).Overlapped(inFlight), Method.Palsgd(16)]
             : [Method.Ddp(), Method.DesLoc(16), Method.DiLoCo(16), Method.Palsgd(16)];
         var runs = new List<(string Rate, RunOutcome Run)>();
         foreach (string rate in rates)
@@ -54,7 +68,7 @@ internal static class SlowLinksBenchmark
         double target = Math.Round(runs.Where(r => r.Rate == rates[0]).Max(r => r.Run.Last.Loss ?? double.NaN) + 0.02, 2);
         var table = new StringBuilder();
         table.AppendLine(string.Create(s_text,
-            $"{workload.Describe()}; each replica in its own network namespace (bench/netns.sh), joined by veth pairs to a bridge, its outgoing link shaped with `tc qdisc tbf`. Target loss {target:0.00} (rank 0's running training loss): the worst final loss on the {rates[0]} link plus 0.02, so every method can reach it. Times are from the first trained step."));
+            $"{workload.Describe()}; each replica in its own network namespace (bench/netns.sh), {(delay is { } ms ? $"every packet delayed {ms} ms one way ({2 * ms} ms round trip) by the delay line" : "joined by veth pairs to a bridge")}, its outgoing link shaped with `tc qdisc tbf`. Target loss {target:0.00} (rank 0's running training loss): the worst final loss on the {rates[0]} link plus 0.02, so every method can reach it. Times are from the first trained step."));
         table.AppendLine();
         table.AppendLine("| link | method | bytes sent / replica | time to target | vs DDP (same link) | training time | steps/s | held-out loss |");
         table.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
@@ -76,6 +90,15 @@ internal static class SlowLinksBenchmark
             bool faster = palsgdTime is { } p && (ddpTime is null || p < ddpTime);
             claims.Add(string.Create(s_text,
                 $"- PALSGD faster to the target loss than DDP on a {rate} link: **{(faster ? "reproduced" : "not reproduced")}**, {Seconds(palsgdTime)} vs {Seconds(ddpTime)}"));
+            foreach (RunOutcome overlapped in runs.Where(r => r.Rate == rate && r.Run.Method.OverlapSteps is not null).Select(r => r.Run))
+            {
+                RunOutcome blocking = runs.First(r => r.Rate == rate && r.Run.Method.Family == overlapped.Method.Family && r.Run.Method.OverlapSteps is null).Run;
+                double? hidden = overlapped.SecondsTo(target);
+                double? blocked = blocking.SecondsTo(target);
+                bool sooner = hidden is { } h && (blocked is null || h < blocked);
+                claims.Add(string.Create(s_text,
+                    $"- {overlapped.Method.Name} reaches the target sooner than blocking on a {rate} link: **{(sooner ? "yes" : "no")}**, {Seconds(hidden)} vs {Seconds(blocked)} (training {overlapped.TrainingSeconds:0.0} s vs {blocking.TrainingSeconds:0.0} s)"));
+            }
         }
 
         table.AppendLine();
@@ -86,7 +109,7 @@ internal static class SlowLinksBenchmark
             table.AppendLine(claim);
         }
 
-        await ResultsFile.WriteAsync(output, "Slow links: time to a target loss", string.Create(s_text, $"sudo bash bench/slow-links.sh {steps}"), table.ToString());
+        await ResultsFile.WriteAsync(output, "Slow links: time to a target loss", "sudo bash bench/slow-links.sh " + string.Join(" ", args[1..].Where(a => a != output)), table.ToString());
         return 0;
     }
 
