@@ -114,7 +114,8 @@ internal static class OperatorCommandLine
 
     /// <summary>
     /// A flag that takes labels, <c>key=value,key=value</c>; read it with <see cref="LabelsValue"/>. A pair without a
-    /// key or '=' is refused here, at start; the names themselves are left to the API server (Kubernetes' label syntax).
+    /// key or '=', or a key or value outside Kubernetes' label syntax (<see cref="LabelSyntax"/>), is refused here, at
+    /// start: the API server would refuse every NetworkPolicy that carried it.
     /// </summary>
     public static Option<string> Labels(string name, string description) => new(name)
     {
@@ -124,10 +125,9 @@ internal static class OperatorCommandLine
         {
             result =>
             {
-                string? value = result.GetValueOrDefault<string>();
-                if (OperatorPeer.ParseLabels(value) is null)
+                if (OperatorPeer.ParseLabels(result.GetValueOrDefault<string>(), out string? problem) is null)
                 {
-                    result.AddError($"{name} takes labels as key=value pairs separated by commas, not '{value}'.");
+                    result.AddError($"{name} {problem}.");
                 }
             },
         },

@@ -112,6 +112,49 @@ public sealed class DesiredObjectsTests
         Assert.Null(OperatorPeer.ParseLabels("a=b,c"));
     }
 
+    [Theory]
+    [InlineData("app.kubernetes.io/name", "prometheus")]
+    [InlineData("kubernetes.io/metadata.name", "monitoring")]
+    [InlineData("scrape", "")]                                                   // an empty value is a value
+    [InlineData("A_b.c-9", "X_y.z-0")]
+    [InlineData("a123456789b123456789c123456789d123456789e123456789f123456789g12", "a123456789b123456789c123456789d123456789e123456789f123456789g12")] // 63: the most
+    public void LabelSyntax_AcceptsWhatTheApiServerAccepts(string key, string value) =>
+        Assert.Null(LabelSyntax.Problem(key, value));
+
+    [Theory]
+    [InlineData("a b", "x", "label key 'a b' has a name that is not")]
+    [InlineData("", "x", "label key '' has an empty name")]
+    [InlineData("-app", "x", "label key '-app' has a name that is not")]
+    [InlineData("example.com/", "x", "label key 'example.com/' has an empty name")]
+    [InlineData("/app", "x", "label key '/app' has an empty prefix")]
+    [InlineData("a/b/c", "x", "label key 'a/b/c' has more than one '/'")]
+    [InlineData("Example.com/app", "x", "label key 'Example.com/app' has a prefix that is not a DNS subdomain")]
+    [InlineData("example..com/app", "x", "label key 'example..com/app' has a prefix that is not a DNS subdomain")]
+    [InlineData("a123456789b123456789c123456789d123456789e123456789f123456789g123", "x", "label key 'a123456789b123456789c123456789d123456789e123456789f123456789g123' has a name longer than 63 characters")]
+    [InlineData("app", "a123456789b123456789c123456789d123456789e123456789f123456789g123", "label value 'a123456789b123456789c123456789d123456789e123456789f123456789g123' (of 'app') is longer than 63 characters")]
+    [InlineData("app", "x y", "label value 'x y' (of 'app') is neither empty nor")]
+    [InlineData("app", "x.", "label value 'x.' (of 'app') is neither empty nor")]
+    public void LabelSyntax_RefusesWhatTheApiServerRefuses_NamingTheKeyOrValue(string key, string value, string problem) =>
+        Assert.StartsWith(problem, LabelSyntax.Problem(key, value), StringComparison.Ordinal);
+
+    [Fact]
+    public void LabelSyntax_PrefixMayBe253Characters_NotMore()
+    {
+        string longest = $"{new string('a', 63)}.{new string('b', 63)}.{new string('c', 63)}.{new string('d', 61)}";
+        Assert.Equal(253, longest.Length);
+        Assert.Null(LabelSyntax.Problem($"{longest}/app", ""));
+        Assert.Equal($"label key '{longest}dd/app' has a prefix longer than 253 characters", LabelSyntax.Problem($"{longest}dd/app", ""));
+    }
+
+    [Fact]
+    public void OperatorPodLabels_RefuseKeysAndValuesTheApiServerWouldRefuse()
+    {
+        Assert.Null(OperatorPeer.ParseLabels("a b=c", out string? problem));
+        Assert.Equal("takes Kubernetes labels, and label key 'a b' has a name that is not alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character", problem);
+        Assert.Equal(new Dictionary<string, string> { ["app.kubernetes.io/name"] = "prometheus", ["x"] = "" }, OperatorPeer.ParseLabels("app.kubernetes.io/name=prometheus,x=", out problem));
+        Assert.Null(problem);
+    }
+
     [Fact]
     public void Pod_MountsTheJobsTlsFiles_ButNotTheToken_AndTurnsThemOffWithTls()
     {

@@ -47,6 +47,10 @@ public sealed class ServeCommandLineTests
     [InlineData(new[] { "--metrics-scraper-pod-labels", "app.kubernetes.io/name" }, "--metrics-scraper-pod-labels takes labels as key=value pairs separated by commas, not 'app.kubernetes.io/name'.")]
     [InlineData(new[] { "--metrics-scraper-namespace-labels=a=b,=monitoring" }, "--metrics-scraper-namespace-labels takes labels as key=value pairs separated by commas, not 'a=b,=monitoring'.")]
     [InlineData(new[] { "--operator-pod-labels", "app" }, "--operator-pod-labels takes labels as key=value pairs separated by commas, not 'app'.")]
+    [InlineData(new[] { "--metrics-scraper-pod-labels", "a b=prometheus" }, "--metrics-scraper-pod-labels takes Kubernetes labels, and label key 'a b' has a name that is not alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character.")]
+    [InlineData(new[] { "--metrics-scraper-namespace-labels=Monitoring.io/team=ml" }, "--metrics-scraper-namespace-labels takes Kubernetes labels, and label key 'Monitoring.io/team' has a prefix that is not a DNS subdomain")]
+    [InlineData(new[] { "--operator-pod-labels", "app=a123456789b123456789c123456789d123456789e123456789f123456789g123" }, "--operator-pod-labels takes Kubernetes labels, and label value 'a123456789b123456789c123456789d123456789e123456789f123456789g123' (of 'app') is longer than 63 characters.")]
+    [InlineData(new[] { "--operator-pod-labels", "app=-x" }, "--operator-pod-labels takes Kubernetes labels, and label value '-x' (of 'app') is neither empty nor alphanumeric characters")]
     [InlineData(new[] { "--workers", "2", "extra" }, "Unexpected argument 'extra'.")]
     public async Task InvokeAsync_MalformedServeCommandLine_Exits2WithTheFlagNamedAndNoStackTrace(string[] flags, string message)
     {
@@ -59,6 +63,19 @@ public sealed class ServeCommandLineTests
         Assert.Contains(message, error.ToString());
         Assert.DoesNotContain("   at ", error.ToString());
         Assert.Empty(output.ToString());
+    }
+
+    [Fact]
+    public void Parse_LabelFlags_TakePrefixedKeysAndEmptyValues()
+    {
+        var parsed = OperatorCommandLine.Parse(["serve", "--metrics-scraper-pod-labels", "app.kubernetes.io/name=prometheus,scrape=",
+            "--metrics-scraper-namespace-labels=kubernetes.io/metadata.name=monitoring", "--operator-pod-labels", "app.kubernetes.io/instance=desloc"]);
+
+        Assert.Empty(parsed.Errors);
+        ServeCommand.Settings settings = ServeCommand.Read(parsed);
+        Assert.Equal(new Dictionary<string, string> { ["app.kubernetes.io/name"] = "prometheus", ["scrape"] = "" }, settings.Options.MetricsScraper.PodLabels);
+        Assert.Equal(new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "monitoring" }, settings.Options.MetricsScraper.NamespaceLabels);
+        Assert.Equal(new Dictionary<string, string> { ["app.kubernetes.io/instance"] = "desloc" }, settings.Options.OperatorPeer.PodLabels);
     }
 
     [Fact]
