@@ -13,6 +13,12 @@ public interface IJobBackend
 
     Task CreateNetworkPolicyAsync(V1NetworkPolicy policy, CancellationToken cancellation);
 
+    /// <summary>
+    /// Replaces <paramref name="current"/>'s spec with <paramref name="spec"/> (a PUT under its resourceVersion: on a
+    /// stale copy the API server answers 409 Conflict, and the reconcile is redone on the fresh one).
+    /// </summary>
+    Task ReplaceNetworkPolicyAsync(V1NetworkPolicy current, V1NetworkPolicySpec spec, CancellationToken cancellation);
+
     /// <summary>Creates the pod unless one of that name exists (a create that loses a race is not an error).</summary>
     Task CreatePodAsync(V1Pod pod, CancellationToken cancellation);
 

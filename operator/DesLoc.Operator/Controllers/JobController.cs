@@ -13,7 +13,8 @@ namespace DesLoc.Operator.Controllers;
 /// backend, writing the status only when it changed. A pod the API server refuses is recorded in the status and as an
 /// Event (<see cref="JobReconciler.AfterCreation"/>), and the reconcile then fails so that the work queue backs off.
 /// A job's NetworkPolicy admits <paramref name="operatorPeer"/> (and <paramref name="metricsScraper"/> to the metrics port);
-/// without an operator peer (a local run: loopback has no policies) none is made.
+/// an existing one whose spec says otherwise (made before the operator was given a scraper) is replaced, one that
+/// matches is left alone. Without an operator peer (a local run: loopback has no policies) none is made.
 /// </summary>
 public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics = null, ITrainerControl? trainers = null, OperatorPeer? operatorPeer = null,
     MetricsScraperPeer? metricsScraper = null)
@@ -39,6 +40,12 @@ public sealed class JobController(IJobBackend backend, OperatorMetrics? metrics 
             if (plan.CreateNetworkPolicy && operatorPeer is not null)
             {
                 await backend.CreateNetworkPolicyAsync(DesiredObjects.NetworkPolicy(job, operatorPeer, metricsScraper), cancellation);
+            }
+            else if (plan.AlignNetworkPolicy && operatorPeer is not null && observed.NetworkPolicy is { } current
+                && DesiredObjects.NetworkPolicy(job, operatorPeer, metricsScraper).Spec is var desired
+                && !DesiredObjects.SameNetworkPolicySpec(current.Spec, desired))
+            {
+                await backend.ReplaceNetworkPolicyAsync(current, desired, cancellation);
             }
 
             // Pods are independent of each other: a job's replicas are created (or deleted) in parallel.

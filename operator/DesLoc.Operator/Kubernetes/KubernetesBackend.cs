@@ -14,6 +14,8 @@ namespace DesLoc.Operator.Kubernetes;
 /// twice; the API server keeps names unique) and deletes tolerate "not found". The status is replaced with the job's
 /// resourceVersion, so a decision made on a stale copy fails with 409 and is redone on the fresh one.
 /// Whether a job's Service, Secret and NetworkPolicy exist is read from caches of them, so one deleted by hand is created again.
+/// A NetworkPolicy's spec is replaced under its resourceVersion too, and the replacement stands for the cached copy
+/// until the cache has seen it, so a reconcile in between neither writes it again nor fails on the stale version.
 /// </summary>
 public sealed class KubernetesBackend(
     IKubernetes client, EventRecorder events, CreationExpectations expectations, ResourceCache<V1Service> services, ResourceCache<V1Secret> secrets,
@@ -22,6 +24,9 @@ public sealed class KubernetesBackend(
 {
     /// <summary>Children created but maybe not in their cache yet, so the next reconcile does not create them again.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _created = new();
+
+    /// <summary>NetworkPolicies replaced: the resourceVersion replaced and the API server's answer, until the cache moves past the former.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Replaced, V1NetworkPolicy Written)> _replaced = new();
 
     /// <summary>Credentials of Secrets deleted by hand: a recreated Secret carries the token and TLS material the running replicas hold.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, JobCredentials> _lostCredentials = new();
@@ -34,6 +39,47 @@ public sealed class KubernetesBackend(
 
     public bool HasNetworkPolicy(LowCommJob job) =>
         _created.ContainsKey(ChildKey(job, "networkpolicy")) || Owned(policies.Get(job.Metadata.NamespaceProperty, JobNames.NetworkPolicy(job.Metadata.Name)), job);
+
+    /// <summary>The job's NetworkPolicy as last seen: the cached one, or this operator's replacement while the cache still holds what it replaced.</summary>
+    public V1NetworkPolicy? NetworkPolicy(LowCommJob job)
+    {
+        V1NetworkPolicy? cached = policies.Get(job.Metadata.NamespaceProperty, JobNames.NetworkPolicy(job.Metadata.Name));
+        if (!Owned(cached, job))
+        {
+            return null;
+        }
+
+        string key = ChildKey(job, "networkpolicy");
+        if (_replaced.TryGetValue(key, out var replaced))
+        {
+            if (cached!.Metadata.ResourceVersion == replaced.Replaced)
+            {
+                return replaced.Written;
+            }
+
+            _replaced.TryRemove(KeyValuePair.Create(key, replaced));
+        }
+
+        return cached;
+    }
+
+    public async Task ReplaceNetworkPolicyAsync(V1NetworkPolicy current, V1NetworkPolicySpec spec, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        var replacement = new V1NetworkPolicy
+        {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "NetworkPolicy",
+            Metadata = current.Metadata, // its resourceVersion: a write on a stale copy fails with 409
+            Spec = spec,
+        };
+        V1NetworkPolicy written = await client.NetworkingV1.ReplaceNamespacedNetworkPolicyAsync(
+            replacement, current.Metadata.Name, current.Metadata.NamespaceProperty, cancellationToken: cancellation);
+        if (current.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true) is { } owner)
+        {
+            _replaced[ChildKey(current.Metadata.NamespaceProperty, owner.Uid, "networkpolicy")] = (current.Metadata.ResourceVersion, written);
+        }
+    }
 
     public async Task CreateNetworkPolicyAsync(V1NetworkPolicy policy, CancellationToken cancellation)
     {
@@ -83,6 +129,7 @@ public sealed class KubernetesBackend(
         string kind = child switch { V1Secret => "secret", V1NetworkPolicy => "networkpolicy", _ => "service" };
         string key = ChildKey(child.Metadata.NamespaceProperty, owner.Uid, kind);
         _created.TryRemove(key, out _);
+        _replaced.TryRemove(key, out _);
         if (child is V1Secret secret && JobCredentials.FromSecret(secret) is { } credentials)
         {
             _lostCredentials[key] = credentials;
@@ -172,6 +219,7 @@ public sealed class KubernetesBackend(
         {
             _created.TryRemove(ChildKey(ns, uid, kind), out _);
             _lostCredentials.TryRemove(ChildKey(ns, uid, kind), out _);
+            _replaced.TryRemove(ChildKey(ns, uid, kind), out _);
         }
     }
 

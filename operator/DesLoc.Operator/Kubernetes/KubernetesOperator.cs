@@ -265,7 +265,7 @@ public sealed class KubernetesOperator(IKubernetes client, OperatorOptions optio
         }
 
         var observation = new JobObservation(job, pods.ByOwner(job.Metadata.Uid), backend.HasService(job), backend.HasSecret(job),
-            monitor.Latest(key), DateTime.UtcNow, backend.HasNetworkPolicy(job));
+            monitor.Latest(key), DateTime.UtcNow, backend.HasNetworkPolicy(job), backend.NetworkPolicy(job));
         ReconcilePlan plan = await controller.ReconcileAsync(observation, ReplicaLayout.Cluster(name, ns ?? "default", observation.Job.Spec.Checkpoint, observation.Job.Spec.WorkersPerReplica), cancellation);
         monitor.Recorded(key, observation.Report);
         return plan.RequeueAfter;

@@ -110,6 +110,8 @@ public sealed partial class LocalCluster(
 
     public Task CreateNetworkPolicyAsync(V1NetworkPolicy policy, CancellationToken cancellation) => Task.CompletedTask;
 
+    public Task ReplaceNetworkPolicyAsync(V1NetworkPolicy current, V1NetworkPolicySpec spec, CancellationToken cancellation) => Task.CompletedTask;
+
     public Task CreatePodAsync(V1Pod pod, CancellationToken cancellation)
     {
         lock (_lock)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 using DesLoc.Contract.Wire;
 using DesLoc.Operator.Api.Resources;
 using DesLoc.Operator.Trainers;
@@ -304,6 +305,29 @@ public static class DesiredObjects
             },
         };
     }
+
+    /// <summary>
+    /// Whether two NetworkPolicy specs say the same, as JSON: an absent field, null, an empty list and an empty
+    /// <c>matchLabels</c> are alike (the API server drops empty maps and lists it was sent), and so are maps whose keys
+    /// come in another order (it sorts them). Lists keep their order: reordered rules read as a change (one write).
+    /// </summary>
+    public static bool SameNetworkPolicySpec(V1NetworkPolicySpec? a, V1NetworkPolicySpec? b) =>
+        JsonNode.DeepEquals(CanonicalJson(a), CanonicalJson(b));
+
+    private static JsonNode? CanonicalJson(V1NetworkPolicySpec? spec) =>
+        spec is null ? null : Canonical(JsonNode.Parse(KubernetesJson.Serialize(spec)));
+
+    private static JsonNode? Canonical(JsonNode? node) => node switch
+    {
+        JsonObject obj => new JsonObject(obj
+            .Select(p => (p.Key, Value: Canonical(p.Value)))
+            .Where(p => p.Value is not (null or JsonArray { Count: 0 })
+                && !(p.Key == "matchLabels" && p.Value is JsonObject { Count: 0 }))
+            .OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => KeyValuePair.Create(p.Key, p.Value))),
+        JsonArray array => new JsonArray([.. array.Select(Canonical)]),
+        _ => node?.DeepClone(),
+    };
 
     public static V1OwnerReference Owner(LowCommJob job) => new()
     {

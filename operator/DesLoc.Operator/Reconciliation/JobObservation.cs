@@ -5,7 +5,8 @@ namespace DesLoc.Operator.Reconciliation;
 
 /// <summary>
 /// Everything one reconcile looks at: the job, its workers' pods, whether its Service, Secret and NetworkPolicy exist,
-/// and what the trainers last reported.
+/// and what the trainers last reported. <see cref="NetworkPolicy"/> is the job's policy as last seen, to compare with
+/// the desired one; null when it is missing or not seen yet (just created).
 /// </summary>
 public sealed record JobObservation(
     LowCommJob Job,
@@ -14,7 +15,8 @@ public sealed record JobObservation(
     bool HasSecret,
     TrainerReport? Report,
     DateTime Now,
-    bool HasNetworkPolicy = false);
+    bool HasNetworkPolicy = false,
+    V1NetworkPolicy? NetworkPolicy = null);
 
 /// <summary>
 /// The trainers' answers to GetStatus. Progress, periods, bandwidth and the comm fraction are rank 0's (replica 0,
@@ -47,7 +49,9 @@ public sealed record JobEvent(string Type, string Reason, string Message)
 
 /// <summary>
 /// What one reconcile decided; the controller carries it out in this order: children, pods, the adaptive decision
-/// (sent to rank 0), status, events.
+/// (sent to rank 0), status, events. <see cref="AlignNetworkPolicy"/>: the policy exists and the job still runs, so the
+/// controller brings its spec in line with the desired one (the operator's peers may have changed since it was made),
+/// writing only when they differ.
 /// </summary>
 public sealed record ReconcilePlan(
     LowCommJobStatus Status,
@@ -59,7 +63,8 @@ public sealed record ReconcilePlan(
     TimeSpan? RequeueAfter,
     bool DeleteJob,
     AdaptiveDecision? Adaptive = null,
-    bool CreateNetworkPolicy = false);
+    bool CreateNetworkPolicy = false,
+    bool AlignNetworkPolicy = false);
 
 /// <summary>
 /// The adaptive controller judged a full measurement window: <see cref="Change"/> is the new periods to send to rank 0,

@@ -466,7 +466,8 @@ public static class JobReconciler
                 _requeue,
                 deleteJob,
                 active ? _adaptive : null,
-                CreateNetworkPolicy: active && !observed.HasNetworkPolicy);
+                CreateNetworkPolicy: active && !observed.HasNetworkPolicy,
+                AlignNetworkPolicy: active && observed.HasNetworkPolicy);
         }
 
         /// <summary>

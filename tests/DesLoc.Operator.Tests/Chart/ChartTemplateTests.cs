@@ -74,7 +74,7 @@ public sealed partial class ChartTemplateTests
             ["/pods"] = "create,delete,get,list,watch",
             ["/services"] = "create,get,list,watch",
             ["/secrets"] = "create,get,list,watch",
-            ["networking.k8s.io/networkpolicies"] = "create,get,list,watch",
+            ["networking.k8s.io/networkpolicies"] = "create,get,list,update,watch",
             ["/events"] = "create,get,patch",
         }, grants);
     }

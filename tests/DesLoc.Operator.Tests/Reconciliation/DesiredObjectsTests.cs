@@ -66,6 +66,37 @@ public sealed class DesiredObjectsTests
     }
 
     [Fact]
+    public void SameNetworkPolicySpec_IgnoresWhatTheApiServerDropsOrSorts_ButSeesANewRule()
+    {
+        LowCommJob job = Jobs.New();
+        var operatorPeer = new OperatorPeer("desloc-system", new Dictionary<string, string>()); // matchLabels: {}
+        var scraper = new MetricsScraperPeer(
+            new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "monitoring" },
+            new Dictionary<string, string> { ["app.kubernetes.io/name"] = "prometheus", ["app.kubernetes.io/instance"] = "k8s" });
+        V1NetworkPolicySpec plain = DesiredObjects.NetworkPolicy(job, operatorPeer).Spec;
+        V1NetworkPolicySpec scraped = DesiredObjects.NetworkPolicy(job, operatorPeer, scraper).Spec;
+
+        // What a real API server sends back: the empty matchLabels gone, map keys sorted, fields in its own order.
+        const string served = """
+            {"ingress":[{"from":[{"podSelector":{"matchLabels":{"desloc.dev/job-name":"train"}}},
+              {"podSelector":{},"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"desloc-system"}}}],
+              "ports":[{"port":29500,"protocol":"TCP"},{"port":29501,"protocol":"TCP"},{"port":9400,"protocol":"TCP"}]},
+              {"from":[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}},
+                "podSelector":{"matchLabels":{"app.kubernetes.io/instance":"k8s","app.kubernetes.io/name":"prometheus"}}}],
+              "ports":[{"protocol":"TCP","port":9400}]}],
+             "policyTypes":["Ingress"],"podSelector":{"matchLabels":{"desloc.dev/job-name":"train"}}}
+            """;
+        V1NetworkPolicySpec roundTripped = k8s.KubernetesJson.Deserialize<V1NetworkPolicySpec>(served);
+
+        Assert.True(DesiredObjects.SameNetworkPolicySpec(scraped, roundTripped));
+        Assert.True(DesiredObjects.SameNetworkPolicySpec(scraped, DesiredObjects.NetworkPolicy(job, operatorPeer, scraper).Spec));
+        Assert.False(DesiredObjects.SameNetworkPolicySpec(plain, roundTripped)); // the scraper's rule is missing
+        Assert.False(DesiredObjects.SameNetworkPolicySpec(plain, scraped));
+        Assert.False(DesiredObjects.SameNetworkPolicySpec(plain, DesiredObjects.NetworkPolicy(job, operatorPeer with { PodLabels = new Dictionary<string, string> { ["app"] = "op" } }).Spec));
+        Assert.False(DesiredObjects.SameNetworkPolicySpec(plain, null));
+    }
+
+    [Fact]
     public void NetworkPolicy_AdmitsNoMetricsScraper_ByDefault()
     {
         LowCommJob job = Jobs.New();

@@ -35,6 +35,22 @@ public sealed class JobReconcilerTests
     }
 
     [Fact]
+    public void NetworkPolicy_IsAlignedOnceItExists_AndNotForAFinishedJob()
+    {
+        LowCommJob job = Jobs.New();
+        LowCommJob finished = Jobs.New();
+        finished.Status = new LowCommJobStatus { Phase = JobPhase.Succeeded };
+
+        ReconcilePlan existing = JobReconciler.Reconcile(new JobObservation(job, Jobs.Running(job), true, true, null, Jobs.T0, HasNetworkPolicy: true), Jobs.Layout);
+        ReconcilePlan missing = JobReconciler.Reconcile(new JobObservation(job, [], true, true, null, Jobs.T0, HasNetworkPolicy: false), Jobs.Layout);
+        ReconcilePlan done = JobReconciler.Reconcile(new JobObservation(finished, [], true, true, null, Jobs.T0, HasNetworkPolicy: true), Jobs.Layout);
+
+        Assert.Equal((false, true), (existing.CreateNetworkPolicy, existing.AlignNetworkPolicy));
+        Assert.Equal((true, false), (missing.CreateNetworkPolicy, missing.AlignNetworkPolicy));
+        Assert.Equal((false, false), (done.CreateNetworkPolicy, done.AlignNetworkPolicy));
+    }
+
+    [Fact]
     public void AllReady_IsRunning_AndCreatesNothing()
     {
         LowCommJob job = Jobs.New();

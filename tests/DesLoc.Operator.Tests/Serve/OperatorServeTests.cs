@@ -70,6 +70,54 @@ public sealed class OperatorServeTests
     }
 
     /// <summary>
+    /// A job's NetworkPolicy made before the operator was given a metrics scraper gains the scraper's rule when the
+    /// operator restarts with one (a PUT under the policy's resourceVersion; a 409 on it is retried), and once it matches
+    /// it is not written again, however often the job is reconciled.
+    /// </summary>
+    [Fact]
+    public async Task NetworkPolicy_MadeWithoutAScraper_GainsTheScrapersRule_WhenTheOperatorGetsOne_AndIsNotRewrittenOnceItMatches()
+    {
+        const string job = "scraped";
+        const string policies = "/namespaces/ml/networkpolicies/";
+        await using ServeHarness harness = await ServeHarness.StartAsync();
+        KubernetesOperator first = harness.StartOperator();
+        await harness.CreateAsync(ServeHarness.Manifest(job));
+        await Eventually.TrueAsync(() => harness.Server.Get("networking.k8s.io/v1", "networkpolicies", "ml", "scraped-desloc") is not null, "the NetworkPolicy exists", Timeout);
+        await Eventually.TrueAsync(() => harness.Pods(job).Count == 3, "three pods exist", Timeout);
+        JsonNode before = harness.Server.Get("networking.k8s.io/v1", "networkpolicies", "ml", "scraped-desloc")!;
+        Assert.Single(before["spec"]!["ingress"]!.AsArray());
+        await harness.StopOperatorAsync(first);
+        Assert.Equal(0, harness.Server.CountRequests("PUT", policies));
+
+        harness.Server.FailNext("PUT", policies, 409); // another writer got there first: the reconcile is redone
+        harness.StartOperator(identity: "operator-b", metricsScraper: new DesLoc.Operator.Reconciliation.MetricsScraperPeer(
+            new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "monitoring" },
+            new Dictionary<string, string> { ["app.kubernetes.io/name"] = "prometheus" }));
+        await Eventually.TrueAsync(
+            () => harness.Server.Get("networking.k8s.io/v1", "networkpolicies", "ml", "scraped-desloc")!["spec"]!["ingress"]!.AsArray().Count == 2,
+            "the NetworkPolicy has the scraper's rule", Timeout);
+
+        V1NetworkPolicy after = KubernetesJson.Deserialize<V1NetworkPolicy>(harness.Server.Get("networking.k8s.io/v1", "networkpolicies", "ml", "scraped-desloc")!.ToJsonString());
+        V1NetworkPolicyIngressRule scraper = after.Spec.Ingress[1];
+        Assert.Equal(["TCP:9400"], scraper.Ports.Select(p => $"{p.Protocol}:{p.Port}"));
+        Assert.Equal("monitoring", scraper.FromProperty.Single().NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]);
+        Assert.Equal("prometheus", scraper.FromProperty.Single().PodSelector.MatchLabels["app.kubernetes.io/name"]);
+        Assert.Equal(before["spec"]!["ingress"]![0]!.ToJsonString(), KubernetesJson.Serialize(after.Spec.Ingress[0]));
+        Assert.Equal(before["metadata"]!["uid"]!.GetValue<string>(), after.Metadata.Uid); // replaced in place, still the job's
+        Assert.Equal(harness.Job(job)!["metadata"]!["uid"]!.GetValue<string>(), after.Metadata.OwnerReferences.Single().Uid);
+        Assert.Equal(2, harness.Server.CountRequests("PUT", policies)); // the refused one and the one that took
+
+        // Reconciles that change nothing leave the policy alone: the pods start, the job goes Running (status writes).
+        int statusWrites = harness.Server.CountRequests("PUT", "/status");
+        harness.SetAllPods(job, "Running");
+        await Eventually.TrueAsync(() => harness.Phase(job) == "Running", "the job is Running", Timeout);
+        Assert.True(harness.Server.CountRequests("PUT", "/status") > statusWrites);
+        Assert.Equal(2, harness.Server.CountRequests("PUT", policies));
+        Assert.Equal(0, harness.Server.CountRequests("PATCH", policies));
+        Assert.Equal(after.Metadata.ResourceVersion, harness.Server.Get("networking.k8s.io/v1", "networkpolicies", "ml", "scraped-desloc")!["metadata"]!["resourceVersion"]!.GetValue<string>());
+    }
+
+    /// <summary>
     /// Two replicas of two workers (samples/two-tier.yaml): four pods read back through the real client with their
     /// names, env and placement; `kubectl get lcj` shows replicas and workers ready; a failed worker is replaced alone.
     /// </summary>

@@ -47,7 +47,8 @@ internal sealed class ServeHarness : IAsyncDisposable
     }
 
     public KubernetesOperator StartOperator(
-        string identity = "operator-a", bool leaderElection = false, OperatorMetrics? metrics = null, Microsoft.Extensions.Logging.ILogger? logger = null)
+        string identity = "operator-a", bool leaderElection = false, OperatorMetrics? metrics = null, Microsoft.Extensions.Logging.ILogger? logger = null,
+        DesLoc.Operator.Reconciliation.MetricsScraperPeer? metricsScraper = null)
     {
         var options = new OperatorOptions
         {
@@ -60,6 +61,7 @@ internal sealed class ServeHarness : IAsyncDisposable
             RenewDeadline = TimeSpan.FromSeconds(3),
             RetryPeriod = TimeSpan.FromMilliseconds(500),
             TrainerPoll = TimeSpan.FromHours(1), // no trainers run behind this API server
+            MetricsScraper = metricsScraper ?? DesLoc.Operator.Reconciliation.MetricsScraperPeer.None,
         };
         var host = new KubernetesOperator(Client, options, metrics ?? new OperatorMetrics(), logger ?? NullLogger.Instance);
         var stop = new CancellationTokenSource();
