@@ -243,7 +243,7 @@ public sealed record TransportSpec
     [Description("Mutual TLS with the job's own CA on every connection between replicas (gRPC and socket data plane) and from the operator; false turns it off (a trusted, isolated network only). The job token is checked either way.")]
     public bool Tls { get; init; } = true;
 
-    [Description("socket data plane: TCP connections to the ring successor, each message striped across them in contiguous slices of at least 256 KiB (one TCP window falls short of a long fat link's bandwidth-delay product, and TLS ciphers one connection on one core). Defaults to 4: over an emulated 1 Gbit/s link with a 50 ms round trip, 4 connections all-reduce 1.7x faster than 1 (bench/transport.sh).")]
+    [Description("socket data plane: TCP connections to the ring successor, each message striped across them in contiguous slices of at least 256 KiB (one TCP window falls short of a long fat link's bandwidth-delay product, and TLS ciphers one connection on one core). Defaults to 4: over an emulated 1 Gbit/s link with a 50 ms round trip, 4 connections all-reduce 1.5x to 1.7x faster than 1 at 2 replicas (bench/transport.sh).")]
     [Range(1, 16)]
     public int Streams { get; init; } = 4;
 
