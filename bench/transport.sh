@@ -4,7 +4,7 @@
 # 1 Gbit/s link with a 50 ms round trip (bench/wan.sh, which needs /dev/net/tun); then one heal; writes
 # bench/results/transport.md.
 # The gloo rows need Debian's python3-torch (apt-get install python3-torch).
-# usage: bash bench/transport.sh [MiB=100] [repeats=5] [streams=2] [MiB over the link=128]
+# usage: bash bench/transport.sh [MiB=100] [repeats=5] [streams=4] [MiB over the link=128]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet build -c Release bench/DesLoc.Bench -v q -nologo >/dev/null
@@ -15,4 +15,4 @@ if [[ $EUID -eq 0 && -c /dev/net/tun ]]; then
   bash bench/wan.sh up 1000 25 9000
   wan=("1 Gbit/s each way, 50 ms round trip, queue 50 ms, MTU 9000")
 fi
-dotnet bench/DesLoc.Bench/bin/Release/net10.0/linux-x64/DesLoc.Bench.dll transport "${1:-100}" "${2:-5}" bench/results/transport.md "${3:-2}" "${wan[@]}" ${wan:+"${4:-128}"}
+dotnet bench/DesLoc.Bench/bin/Release/net10.0/linux-x64/DesLoc.Bench.dll transport "${1:-100}" "${2:-5}" bench/results/transport.md "${3:-4}" "${wan[@]}" ${wan:+"${4:-128}"}

@@ -42,7 +42,7 @@ internal static class TransportBenchmark
         int mib = args.Length > 1 ? int.Parse(args[1], s_text) : 100;
         int repeats = args.Length > 2 ? int.Parse(args[2], s_text) : 5;
         string output = args.Length > 3 ? args[3] : "bench/results/transport.md";
-        int streams = args.Length > 4 ? int.Parse(args[4], s_text) : 2;
+        int streams = args.Length > 4 ? int.Parse(args[4], s_text) : 4;   // transport.streams' default
         string? wan = args.Length > 5 ? args[5] : null;
         int wanMib = args.Length > 6 ? int.Parse(args[6], s_text) : 128;
         bool gloo = GlooAvailable();
