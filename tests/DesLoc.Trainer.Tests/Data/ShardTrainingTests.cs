@@ -2,6 +2,7 @@ using DesLoc.Sync.Algorithms;
 using DesLoc.Sync.State;
 using DesLoc.Trainer.Configuration;
 using DesLoc.Trainer.Data;
+using DesLoc.Trainer.Tests.Training;
 using DesLoc.Trainer.Training;
 using DesLoc.Transport.Collectives;
 using static TorchSharp.torch;
@@ -135,22 +136,13 @@ public sealed class ShardTrainingTests : IDisposable
     }
 
     /// <summary>The in-process gate, keeping each completed step's state (as a checkpoint or a donor would send it) and its batch count.</summary>
-    private sealed class Capture : ISyncGate
+    private sealed class Capture : InProcessGate
     {
         public Dictionary<long, byte[]> Bundles { get; } = [];
 
         public Dictionary<long, long> Drawn { get; } = [];
 
-        public Task<ResumePoint?> StartAsync(IGatedReplica replica, CancellationToken stopping, CancellationToken cancellationToken) =>
-            DirectGate.Instance.StartAsync(replica, stopping, cancellationToken);
-
-        public Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long step, SyncPhase phase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken) =>
-            DirectGate.Instance.ExchangeAsync(replica, step, phase, exchange, stopping, cancellationToken);
-
-        public Task<ResumePoint?> RegroupAsync(IGatedReplica replica, long step, CancellationToken stopping, CancellationToken cancellationToken) =>
-            DirectGate.Instance.RegroupAsync(replica, step, stopping, cancellationToken);
-
-        public void StepCompleted(IGatedReplica replica, long step)
+        public override void StepCompleted(IGatedReplica replica, long step)
         {
             Bundles[step] = replica.ExportState(new Position(step, SyncPhase.AfterStep)).ToBytes();
             Drawn[step] = ((ReplicaTrainer)replica).BatchesDrawn;
@@ -158,22 +150,12 @@ public sealed class ShardTrainingTests : IDisposable
     }
 
     /// <summary>Starts the replica from a state taken at the end of a step, as a checkpoint resume or a heal does.</summary>
-    private sealed class RestoreGate(byte[] bundle) : ISyncGate
+    private sealed class RestoreGate(byte[] bundle) : InProcessGate
     {
-        public Task<ResumePoint?> StartAsync(IGatedReplica replica, CancellationToken stopping, CancellationToken cancellationToken)
+        public override Task<ResumePoint?> StartAsync(IGatedReplica replica, CancellationToken stopping, CancellationToken cancellationToken)
         {
             Position at = replica.ImportState(StateBundle.FromBytes(bundle));
             return Task.FromResult<ResumePoint?>(new ResumePoint(at.Step + 1, null));
-        }
-
-        public Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long step, SyncPhase phase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken) =>
-            DirectGate.Instance.ExchangeAsync(replica, step, phase, exchange, stopping, cancellationToken);
-
-        public Task<ResumePoint?> RegroupAsync(IGatedReplica replica, long step, CancellationToken stopping, CancellationToken cancellationToken) =>
-            DirectGate.Instance.RegroupAsync(replica, step, stopping, cancellationToken);
-
-        public void StepCompleted(IGatedReplica replica, long step)
-        {
         }
     }
 }

@@ -71,22 +71,11 @@ public sealed class OverlapTrainingTests
     }
 
     /// <summary>Runs every exchange, and keeps the replica's state after <paramref name="step"/>.</summary>
-    private sealed class RecordAt(long step) : ISyncGate
+    private sealed class RecordAt(long step) : InProcessGate
     {
         public StateBundle? State { get; private set; }
 
-        public Task<ResumePoint?> StartAsync(IGatedReplica replica, CancellationToken stopping, CancellationToken cancellationToken) => Task.FromResult<ResumePoint?>(null);
-
-        public async Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long at, SyncPhase phase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken)
-        {
-            await exchange();
-            return null;
-        }
-
-        public Task<ResumePoint?> RegroupAsync(IGatedReplica replica, long at, CancellationToken stopping, CancellationToken cancellationToken) =>
-            throw new InvalidOperationException("One worker per replica: no fast tier to regroup.");
-
-        public void StepCompleted(IGatedReplica replica, long at)
+        public override void StepCompleted(IGatedReplica replica, long at)
         {
             if (at == step)
             {
@@ -103,13 +92,11 @@ public sealed class OverlapTrainingTests
     }
 
     /// <summary>Rolls a failed round back to its snapshot and redoes it, as <c>FaultTolerantGate</c> does among survivors.</summary>
-    private sealed class RollbackGate : ISyncGate
+    private sealed class RollbackGate : InProcessGate
     {
         public int Failures { get; private set; }
 
-        public Task<ResumePoint?> StartAsync(IGatedReplica replica, CancellationToken stopping, CancellationToken cancellationToken) => Task.FromResult<ResumePoint?>(null);
-
-        public async Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long step, SyncPhase phase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken)
+        public override async Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long step, SyncPhase phase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken)
         {
             StateBundle snapshot = replica.ExportState(new Position(step, phase));
             while (true)
@@ -126,21 +113,12 @@ public sealed class OverlapTrainingTests
                 }
             }
         }
-
-        public Task<ResumePoint?> RegroupAsync(IGatedReplica replica, long step, CancellationToken stopping, CancellationToken cancellationToken) =>
-            throw new InvalidOperationException("One worker per replica: no fast tier to regroup.");
-
-        public void StepCompleted(IGatedReplica replica, long step)
-        {
-        }
     }
 
     /// <summary>Asks the replica to stop as its sync of <paramref name="step"/> begins, then runs the exchange.</summary>
-    private sealed class StopAtSync(long step, CancellationTokenSource stop) : ISyncGate
+    private sealed class StopAtSync(long step, CancellationTokenSource stop) : InProcessGate
     {
-        public Task<ResumePoint?> StartAsync(IGatedReplica replica, CancellationToken stopping, CancellationToken cancellationToken) => Task.FromResult<ResumePoint?>(null);
-
-        public async Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long at, SyncPhase phase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken)
+        public override async Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long at, SyncPhase phase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken)
         {
             if (at == step)
             {
@@ -149,13 +127,6 @@ public sealed class OverlapTrainingTests
 
             await exchange();
             return null;
-        }
-
-        public Task<ResumePoint?> RegroupAsync(IGatedReplica replica, long at, CancellationToken stopping, CancellationToken cancellationToken) =>
-            throw new InvalidOperationException("One worker per replica: no fast tier to regroup.");
-
-        public void StepCompleted(IGatedReplica replica, long at)
-        {
         }
     }
 

@@ -32,11 +32,9 @@ public sealed class StopAtSyncPointTests
     }
 
     /// <summary>A gate whose round at (step, phase) cannot form while the replica is asked to stop.</summary>
-    private sealed class StopAt(long step, SyncPhase phase, CancellationTokenSource stop) : ISyncGate
+    private sealed class StopAt(long step, SyncPhase phase, CancellationTokenSource stop) : InProcessGate
     {
-        public Task<ResumePoint?> StartAsync(IGatedReplica replica, CancellationToken stopping, CancellationToken cancellationToken) => Task.FromResult<ResumePoint?>(null);
-
-        public async Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long at, SyncPhase atPhase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken)
+        public override async Task<ResumePoint?> ExchangeAsync(IGatedReplica replica, long at, SyncPhase atPhase, Func<Task> exchange, CancellationToken stopping, CancellationToken cancellationToken)
         {
             if ((at, atPhase) == (step, phase))
             {
@@ -46,13 +44,6 @@ public sealed class StopAtSyncPointTests
 
             await exchange();
             return null;
-        }
-
-        public Task<ResumePoint?> RegroupAsync(IGatedReplica replica, long at, CancellationToken stopping, CancellationToken cancellationToken) =>
-            throw new InvalidOperationException("One worker per replica: no fast tier to regroup.");
-
-        public void StepCompleted(IGatedReplica replica, long at)
-        {
         }
     }
 }
